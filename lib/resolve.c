@@ -1,0 +1,1212 @@
+/*
+ * resolve: the asynchronous MX -> A/AAAA -> TLSA walk through getdns (see
+ * resolve.h), built around the getdns 1.6.0 traps of DESIGN.md §5:
+ *  - dnssec_return_all_statuses, or bogus replies vanish into NO_NAME;
+ *  - the DNSSEC status is read before the rcode (policy_classify), since a
+ *    SERVFAIL arrives labelled "insecure";
+ *  - CNAME chains that end without data are chased here, bounded;
+ *  - RRSIGs in the answer section are skipped by type;
+ *  - no OS settings, no zero-config trust-anchor fetch;
+ *  - getdns_fp2rr_list with origin "." fails at random: origin NULL;
+ *  - getdns' own query timeout, driven by its libevent adapter, leaves
+ *    freed request memory behind that a later event reads (valgrind shows
+ *    it under load; getdns issue #507 is the same family). So getdns is
+ *    given a timeout it never reaches, and each query's timeout is a
+ *    libevent timer of ours that cancels the query instead.
+ *
+ * Ownership: a job owns its queries (struct rquery), host facts and TLSA
+ * data. Each in-flight query is the getdns user argument; it is freed by
+ * query_done() when it completes, or by the CANCEL callback that
+ * getdns_cancel_callback() delivers when we stop it. Everything borrowed
+ * from a getdns dict is copied before the dict is destroyed.
+ */
+#include "resolve.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <getdns/getdns.h>
+#include <getdns/getdns_ext_libevent.h>
+#include <getdns/getdns_extra.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A hostile MX RRset must not fan out without bound. */
+#define RESOLVE_MAX_HOSTS 32
+#define NAME_SIZE 256
+
+enum rq_kind { RQ_MX, RQ_A, RQ_AAAA, RQ_TLSA_EXPANDED, RQ_TLSA_ORIGINAL };
+
+struct rquery {
+	struct resolve_job *job;
+	struct rquery *next; /* the job's in-flight list */
+	enum rq_kind kind;
+	size_t host;
+	uint16_t qtype;
+	getdns_transaction_t tid;
+	struct event *timer;   /* our per-query timeout */
+	char qname[NAME_SIZE]; /* name asked in the current step */
+	unsigned steps;        /* CNAME steps followed so far */
+	struct policy_fact chain;
+};
+
+struct rhost {
+	char name[NAME_SIZE];
+	char expanded[NAME_SIZE];
+	struct tlsa_record *rrs[2]; /* [0] expanded, [1] original */
+	size_t count[2];
+	unsigned addr_pending;
+};
+
+struct resolve_ctx {
+	getdns_context *gd;
+	struct event_base *base;
+	getdns_dict *extensions;
+	unsigned max_cname_depth;
+	unsigned deadline_ms;
+	unsigned query_timeout_ms;
+	struct resolve_job *jobs; /* running: not yet delivered */
+	size_t job_count;
+};
+
+struct resolve_job {
+	struct resolve_ctx *ctx;
+	struct resolve_job *prev, *next; /* ctx->jobs while running */
+	bool running;
+	struct mapkey key;
+	unsigned flags;
+	resolve_done_fn *cb;
+	void *cb_arg;
+	struct rquery *queries; /* in flight */
+	size_t pending;
+	bool decided;
+	struct event *deadline_ev;
+	struct event *finish_ev;
+	struct policy_facts facts;
+	struct policy_host *hosts;
+	struct rhost *rhosts;
+	struct policy_decision decision;
+	struct timespec started;
+	double elapsed_ms;
+	struct resolve_evidence *evidence;
+	size_t evidence_count, evidence_cap;
+};
+
+static void query_done(getdns_context *gd, getdns_callback_type_t type,
+    getdns_dict *response, void *arg, getdns_transaction_t tid);
+
+/* ------------------------------------------------------------ helpers */
+
+static double
+ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Wire name -> lower-case presentation name without the trailing dot; the
+ * root becomes "". Returns 0, or -1 if it cannot be converted or is too
+ * long for our buffers. */
+static int
+name_from_wire(const getdns_bindata *wire, char *dst, size_t size)
+{
+	char *fqdn = NULL;
+	size_t len;
+
+	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) != GETDNS_RETURN_GOOD ||
+	    fqdn == NULL)
+		return -1;
+	len = strlen(fqdn);
+	if (len > 0 && fqdn[len - 1] == '.')
+		len--;
+	if (len >= size) {
+		free(fqdn);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		dst[i] = (char)tolower((unsigned char)fqdn[i]);
+	dst[len] = '\0';
+	free(fqdn);
+	return 0;
+}
+
+static int
+rr_owner(const getdns_dict *rr, char *dst, size_t size)
+{
+	getdns_bindata *owner;
+
+	if (getdns_dict_get_bindata(rr, "name", &owner) != GETDNS_RETURN_GOOD)
+		return -1;
+	return name_from_wire(owner, dst, size);
+}
+
+static uint32_t
+rr_type(const getdns_dict *rr)
+{
+	uint32_t type = 0;
+
+	(void)getdns_dict_get_int(rr, "type", &type);
+	return type;
+}
+
+static uint32_t
+rr_ttl(const getdns_dict *rr)
+{
+	uint32_t ttl = 0;
+
+	(void)getdns_dict_get_int(rr, "ttl", &ttl);
+	return ttl;
+}
+
+/* ------------------------------------------------------------ one reply */
+
+/* What one reply says, before classification. */
+struct reply_view {
+	enum policy_transport transport;
+	enum policy_dnssec dnssec;
+	int rcode;
+	getdns_dict *reply;     /* replies_tree[0], borrowed */
+	getdns_list *answer;    /* borrowed */
+	bool has_data;          /* RRs of the asked type present */
+	uint32_t ttl;           /* min TTL of the answer, or negative TTL */
+	char end[NAME_SIZE];    /* the CNAME chain's end within the answer */
+};
+
+static enum policy_dnssec
+dnssec_from_getdns(uint32_t status)
+{
+	switch (status) {
+	case GETDNS_DNSSEC_SECURE:
+		return POLICY_DNSSEC_SECURE;
+	case GETDNS_DNSSEC_INSECURE:
+		return POLICY_DNSSEC_INSECURE;
+	case GETDNS_DNSSEC_BOGUS:
+		return POLICY_DNSSEC_BOGUS;
+	default: /* INDETERMINATE, NOT_PERFORMED: never trusted */
+		return POLICY_DNSSEC_INDETERMINATE;
+	}
+}
+
+/* RFC 2308 §5: the negative TTL is min(SOA TTL, SOA MINIMUM). */
+static uint32_t
+negative_ttl(getdns_dict *reply)
+{
+	getdns_list *authority;
+	size_t n = 0;
+	uint32_t ttl = 0;
+
+	if (getdns_dict_get_list(reply, "authority", &authority) !=
+	    GETDNS_RETURN_GOOD)
+		return 0;
+	(void)getdns_list_get_length(authority, &n);
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		uint32_t minimum;
+
+		if (getdns_list_get_dict(authority, i, &rr) !=
+			GETDNS_RETURN_GOOD ||
+		    rr_type(rr) != GETDNS_RRTYPE_SOA)
+			continue;
+		ttl = rr_ttl(rr);
+		if (getdns_dict_get_int(rr, "/rdata/minimum", &minimum) ==
+			GETDNS_RETURN_GOOD &&
+		    minimum < ttl)
+			ttl = minimum;
+		break;
+	}
+	return ttl;
+}
+
+static void
+view_reply(getdns_callback_type_t type, getdns_dict *response,
+    const char *qname, uint16_t qtype, struct reply_view *v)
+{
+	getdns_list *replies;
+	uint32_t status = 0, value;
+	size_t n = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->transport = POLICY_TRANSPORT_ERROR;
+	v->dnssec = POLICY_DNSSEC_INDETERMINATE;
+	v->rcode = -1;
+	snprintf(v->end, sizeof(v->end), "%s", qname);
+
+	if (type == GETDNS_CALLBACK_TIMEOUT) {
+		v->transport = POLICY_TRANSPORT_TIMEOUT;
+		return;
+	}
+	if (type != GETDNS_CALLBACK_COMPLETE || response == NULL)
+		return;
+	(void)getdns_dict_get_int(response, "status", &status);
+	if (status == GETDNS_RESPSTATUS_ALL_TIMEOUT) {
+		v->transport = POLICY_TRANSPORT_TIMEOUT;
+		return;
+	}
+	if (getdns_dict_get_list(response, "replies_tree", &replies) !=
+		GETDNS_RETURN_GOOD ||
+	    getdns_list_get_length(replies, &n) != GETDNS_RETURN_GOOD ||
+	    n == 0 ||
+	    getdns_list_get_dict(replies, 0, &v->reply) != GETDNS_RETURN_GOOD) {
+		/* No reply to read. With all statuses requested a bogus
+		 * reply is still listed, so this is an error, never a
+		 * "no such name". */
+		if (status == GETDNS_RESPSTATUS_ALL_BOGUS_ANSWERS) {
+			v->transport = POLICY_TRANSPORT_OK;
+			v->dnssec = POLICY_DNSSEC_BOGUS;
+		}
+		return;
+	}
+	v->transport = POLICY_TRANSPORT_OK;
+	if (getdns_dict_get_int(v->reply, "dnssec_status", &value) ==
+	    GETDNS_RETURN_GOOD)
+		v->dnssec = dnssec_from_getdns(value);
+	if (getdns_dict_get_int(v->reply, "/header/rcode", &value) ==
+	    GETDNS_RETURN_GOOD)
+		v->rcode = (int)value;
+	if (getdns_dict_get_list(v->reply, "answer", &v->answer) !=
+	    GETDNS_RETURN_GOOD)
+		v->answer = NULL;
+
+	/* Follow the CNAMEs inside this answer from qname to its end, and
+	 * take the smallest TTL of everything on the way. */
+	n = 0;
+	if (v->answer != NULL)
+		(void)getdns_list_get_length(v->answer, &n);
+	v->ttl = UINT32_MAX;
+	for (unsigned hop = 0; hop <= n; hop++) {
+		bool moved = false;
+
+		for (size_t i = 0; i < n; i++) {
+			getdns_dict *rr;
+			getdns_bindata *target;
+			char owner[NAME_SIZE];
+
+			if (getdns_list_get_dict(v->answer, i, &rr) !=
+				GETDNS_RETURN_GOOD ||
+			    rr_type(rr) != GETDNS_RRTYPE_CNAME ||
+			    rr_owner(rr, owner, sizeof(owner)) != 0 ||
+			    strcmp(owner, v->end) != 0 ||
+			    getdns_dict_get_bindata(rr, "/rdata/cname",
+				&target) != GETDNS_RETURN_GOOD)
+				continue;
+			if (rr_ttl(rr) < v->ttl)
+				v->ttl = rr_ttl(rr);
+			if (name_from_wire(target, v->end, sizeof(v->end)) != 0)
+				v->end[0] = '\0';
+			moved = true;
+			break;
+		}
+		if (!moved)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+
+		if (getdns_list_get_dict(v->answer, i, &rr) ==
+			GETDNS_RETURN_GOOD &&
+		    rr_type(rr) == qtype) {
+			v->has_data = true;
+			if (rr_ttl(rr) < v->ttl)
+				v->ttl = rr_ttl(rr);
+		}
+	}
+	if (!v->has_data) {
+		uint32_t neg = negative_ttl(v->reply);
+
+		if (neg < v->ttl)
+			v->ttl = neg;
+	}
+	if (v->ttl == UINT32_MAX)
+		v->ttl = 0;
+}
+
+/* ------------------------------------------------------------ evidence */
+
+static char *
+answer_text(getdns_list *answer)
+{
+	size_t n = 0, used = 0, cap = 0;
+	char *text = NULL;
+
+	if (answer != NULL)
+		(void)getdns_list_get_length(answer, &n);
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		char *line = NULL;
+		size_t len;
+
+		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		    rr_type(rr) == GETDNS_RRTYPE_RRSIG ||
+		    getdns_rr_dict2str(rr, &line) != GETDNS_RETURN_GOOD ||
+		    line == NULL)
+			continue;
+		len = strlen(line);
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
+			len--;
+		if (used + len + 2 > cap) {
+			size_t ncap = (used + len + 2) * 2;
+			char *grown = realloc(text, ncap);
+
+			if (grown == NULL) {
+				free(line);
+				break;
+			}
+			text = grown;
+			cap = ncap;
+		}
+		memcpy(text + used, line, len);
+		used += len;
+		text[used++] = '\n';
+		text[used] = '\0';
+		free(line);
+	}
+	return text;
+}
+
+static void
+add_evidence(struct resolve_job *job, const struct rquery *q,
+    const struct reply_view *v, const struct policy_fact *fact)
+{
+	struct resolve_evidence *e;
+
+	if (!(job->flags & RESOLVE_EVIDENCE))
+		return;
+	if (job->evidence_count == job->evidence_cap) {
+		size_t ncap = job->evidence_cap ? job->evidence_cap * 2 : 16;
+		struct resolve_evidence *grown =
+		    realloc(job->evidence, ncap * sizeof(*grown));
+
+		if (grown == NULL)
+			return; /* evidence is best effort */
+		job->evidence = grown;
+		job->evidence_cap = ncap;
+	}
+	e = &job->evidence[job->evidence_count++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->qname, sizeof(e->qname), "%s", q->qname);
+	e->qtype = q->qtype;
+	e->fact = *fact;
+	if (v != NULL) {
+		e->transport = v->transport;
+		e->dnssec = v->dnssec;
+		e->rcode = v->rcode;
+		e->ttl = v->ttl;
+		e->rdata = answer_text(v->answer);
+	} else {
+		e->transport = POLICY_TRANSPORT_TIMEOUT;
+		e->dnssec = POLICY_DNSSEC_INDETERMINATE;
+		e->rcode = -1;
+	}
+}
+
+/* ------------------------------------------------------------ the walk */
+
+static void job_maybe_finish(struct resolve_job *job);
+static void query_complete(struct resolve_job *job, struct rquery *q,
+    const struct reply_view *v);
+
+/* Fold one step's fact into the query's CNAME chain. */
+static void
+fold_step(struct rquery *q, const struct policy_fact *step)
+{
+	if (q->steps == 0)
+		q->chain = *step;
+	else
+		policy_fact_chain(&q->chain, step);
+}
+
+static void
+unlink_query(struct resolve_job *job, struct rquery *q)
+{
+	for (struct rquery **pp = &job->queries; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			job->pending--;
+			return;
+		}
+}
+
+static struct policy_fact *
+query_fact(struct resolve_job *job, enum rq_kind kind, size_t host)
+{
+	switch (kind) {
+	case RQ_MX:
+		return &job->facts.mx;
+	case RQ_A:
+		return &job->hosts[host].a;
+	case RQ_AAAA:
+		return &job->hosts[host].aaaa;
+	case RQ_TLSA_EXPANDED:
+		return &job->hosts[host].tlsa_expanded;
+	case RQ_TLSA_ORIGINAL:
+	default:
+		return &job->hosts[host].tlsa_original;
+	}
+}
+
+static void query_timed_out(evutil_socket_t fd, short what, void *arg);
+
+/* The one place an rquery is freed. */
+static void
+query_release(struct rquery *q)
+{
+	if (q->timer != NULL)
+		event_free(q->timer);
+	free(q);
+}
+
+/* Send one step of a query, with its timeout. Returns 0, or -1 if getdns
+ * refused it. */
+static int
+query_send(struct resolve_job *job, struct rquery *q)
+{
+	unsigned ms = job->ctx->query_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	char fqdn[NAME_SIZE + 1];
+
+	if (q->timer == NULL &&
+	    (q->timer = evtimer_new(job->ctx->base, query_timed_out, q)) ==
+		NULL)
+		return -1;
+	snprintf(fqdn, sizeof(fqdn), "%s.", q->qname);
+	if (getdns_general(job->ctx->gd, fqdn, q->qtype, job->ctx->extensions,
+		q, &q->tid, query_done) != GETDNS_RETURN_GOOD)
+		return -1;
+	evtimer_add(q->timer, &tv);
+	return 0;
+}
+
+static void
+query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
+    uint16_t qtype, const char *name)
+{
+	struct rquery *q = calloc(1, sizeof(*q));
+	struct policy_fact *fact = query_fact(job, kind, host);
+
+	if (q == NULL) {
+		*fact = policy_classify(POLICY_TRANSPORT_ERROR,
+		    POLICY_DNSSEC_INDETERMINATE, -1, false, 0);
+		return;
+	}
+	q->job = job;
+	q->kind = kind;
+	q->host = host;
+	q->qtype = qtype;
+	snprintf(q->qname, sizeof(q->qname), "%s", name);
+	q->next = job->queries;
+	job->queries = q;
+	job->pending++;
+	if (query_send(job, q) != 0) {
+		/* Treated like a network error: the fact fails, the walk
+		 * goes on with what else it can learn. */
+		struct reply_view v = { .transport = POLICY_TRANSPORT_ERROR,
+			.dnssec = POLICY_DNSSEC_INDETERMINATE,
+			.rcode = -1 };
+
+		struct policy_fact step = policy_classify(v.transport,
+		    v.dnssec, v.rcode, false, 0);
+
+		snprintf(v.end, sizeof(v.end), "%s", q->qname);
+		unlink_query(job, q);
+		fold_step(q, &step);
+		query_complete(job, q, &v);
+		query_release(q);
+	}
+}
+
+static void
+start_tlsa(struct resolve_job *job, size_t i, enum rq_kind kind)
+{
+	struct rhost *rh = &job->rhosts[i];
+	const char *base = kind == RQ_TLSA_EXPANDED ? rh->expanded : rh->name;
+	char owner[NAME_SIZE + 16];
+
+	snprintf(owner, sizeof(owner), "_%u._tcp.%s", job->key.port, base);
+	/* 253 presentation octets without the trailing dot is the 255-octet
+	 * wire limit: a longer TLSA name cannot exist. */
+	if (strlen(owner) > MAPKEY_NAME_MAX) {
+		struct policy_fact *f = query_fact(job, kind, i);
+
+		memset(f, 0, sizeof(*f));
+		f->answer = POLICY_ANSWER_TOOLONG;
+		f->rcode = -1;
+		if (kind == RQ_TLSA_EXPANDED &&
+		    policy_host_needs_original_tlsa(&job->hosts[i]))
+			start_tlsa(job, i, RQ_TLSA_ORIGINAL);
+		return;
+	}
+	query_start(job, kind, i, GETDNS_RRTYPE_TLSA, owner);
+}
+
+static int
+add_host(struct resolve_job *job, const char *name, uint16_t pref)
+{
+	size_t i = job->facts.host_count;
+
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(job->rhosts[j].name, name) == 0)
+			return 0; /* listed twice: the first (lowest) wins */
+	if (i >= RESOLVE_MAX_HOSTS)
+		return -1;
+	snprintf(job->rhosts[i].name, NAME_SIZE, "%s", name);
+	snprintf(job->rhosts[i].expanded, NAME_SIZE, "%s", name);
+	job->hosts[i].name = job->rhosts[i].name;
+	job->hosts[i].expanded = job->rhosts[i].expanded;
+	job->hosts[i].preference = pref;
+	job->facts.host_count++;
+	return 0;
+}
+
+struct mx_entry {
+	uint16_t pref;
+	size_t order;
+	char name[NAME_SIZE];
+};
+
+static int
+mx_compare(const void *a, const void *b)
+{
+	const struct mx_entry *x = a, *y = b;
+
+	if (x->pref != y->pref)
+		return x->pref < y->pref ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Hosts from the MX RRset, by preference; "." (RFC 7505) entries dropped,
+ * and a set of nothing but "." is a null MX. */
+static void
+take_mx_hosts(struct resolve_job *job, getdns_list *answer)
+{
+	struct mx_entry *mx;
+	size_t n = 0, count = 0, dots = 0;
+
+	if (answer != NULL)
+		(void)getdns_list_get_length(answer, &n);
+	if (n == 0 || (mx = calloc(n, sizeof(*mx))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		getdns_bindata *exchange;
+		uint32_t pref;
+
+		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		    rr_type(rr) != GETDNS_RRTYPE_MX ||
+		    getdns_dict_get_int(rr, "/rdata/preference", &pref) !=
+			GETDNS_RETURN_GOOD ||
+		    getdns_dict_get_bindata(rr, "/rdata/exchange", &exchange) !=
+			GETDNS_RETURN_GOOD ||
+		    name_from_wire(exchange, mx[count].name, NAME_SIZE) != 0)
+			continue;
+		if (mx[count].name[0] == '\0') {
+			dots++;
+			continue;
+		}
+		mx[count].pref = (uint16_t)pref;
+		mx[count].order = count;
+		count++;
+	}
+	qsort(mx, count, sizeof(*mx), mx_compare);
+	job->facts.null_mx = count == 0 && dots > 0;
+	for (size_t i = 0; i < count; i++)
+		if (add_host(job, mx[i].name, mx[i].pref) != 0)
+			break;
+	free(mx);
+}
+
+static void
+take_tlsa(struct resolve_job *job, struct rquery *q, getdns_list *answer)
+{
+	struct rhost *rh = &job->rhosts[q->host];
+	int slot = q->kind == RQ_TLSA_EXPANDED ? 0 : 1;
+	size_t n = 0, count = 0;
+	struct tlsa_record *rrs;
+
+	if (answer != NULL)
+		(void)getdns_list_get_length(answer, &n);
+	if (n == 0 || (rrs = calloc(n, sizeof(*rrs))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		getdns_bindata *data;
+		uint32_t usage, selector, mtype;
+		uint8_t *copy;
+
+		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		    rr_type(rr) != GETDNS_RRTYPE_TLSA ||
+		    getdns_dict_get_int(rr, "/rdata/certificate_usage",
+			&usage) != GETDNS_RETURN_GOOD ||
+		    getdns_dict_get_int(rr, "/rdata/selector", &selector) !=
+			GETDNS_RETURN_GOOD ||
+		    getdns_dict_get_int(rr, "/rdata/matching_type", &mtype) !=
+			GETDNS_RETURN_GOOD ||
+		    getdns_dict_get_bindata(rr,
+			"/rdata/certificate_association_data",
+			&data) != GETDNS_RETURN_GOOD)
+			continue;
+		copy = malloc(data->size > 0 ? data->size : 1);
+		if (copy == NULL)
+			continue;
+		if (data->size > 0)
+			memcpy(copy, data->data, data->size);
+		rrs[count].usage = (uint8_t)usage;
+		rrs[count].selector = (uint8_t)selector;
+		rrs[count].mtype = (uint8_t)mtype;
+		rrs[count].len = data->size;
+		rrs[count].data = copy;
+		count++;
+	}
+	rh->rrs[slot] = rrs;
+	rh->count[slot] = count;
+	if (slot == 0) {
+		job->hosts[q->host].tlsa_expanded_rrs = rrs;
+		job->hosts[q->host].tlsa_expanded_count = count;
+	} else {
+		job->hosts[q->host].tlsa_original_rrs = rrs;
+		job->hosts[q->host].tlsa_original_count = count;
+	}
+}
+
+static void
+start_hosts(struct resolve_job *job)
+{
+	for (size_t i = 0; i < job->facts.host_count; i++) {
+		job->rhosts[i].addr_pending = 2;
+		query_start(job, RQ_A, i, GETDNS_RRTYPE_A, job->rhosts[i].name);
+		query_start(job, RQ_AAAA, i, GETDNS_RRTYPE_AAAA,
+		    job->rhosts[i].name);
+	}
+}
+
+/* A query's chain is complete: record its fact and take the next steps.
+ * v is the last step's reply (its answer holds the records). */
+static void
+query_complete(struct resolve_job *job, struct rquery *q,
+    const struct reply_view *v)
+{
+	*query_fact(job, q->kind, q->host) = q->chain;
+
+	switch (q->kind) {
+	case RQ_MX:
+		if (q->chain.answer == POLICY_ANSWER_DATA)
+			take_mx_hosts(job, v->answer);
+		else if (q->chain.answer == POLICY_ANSWER_NODATA)
+			(void)add_host(job, job->key.name, 0); /* implicit MX */
+		start_hosts(job);
+		break;
+	case RQ_A:
+	case RQ_AAAA: {
+		struct rhost *rh = &job->rhosts[q->host];
+
+		if (q->kind == RQ_A && v->end[0] != '\0')
+			snprintf(rh->expanded, NAME_SIZE, "%s", v->end);
+		if (--rh->addr_pending == 0 &&
+		    policy_host_needs_tlsa(&job->hosts[q->host]))
+			start_tlsa(job, q->host, RQ_TLSA_EXPANDED);
+		break;
+	}
+	case RQ_TLSA_EXPANDED:
+	case RQ_TLSA_ORIGINAL:
+		if (q->chain.answer == POLICY_ANSWER_DATA)
+			take_tlsa(job, q, v->answer);
+		if (q->kind == RQ_TLSA_EXPANDED &&
+		    policy_host_needs_original_tlsa(&job->hosts[q->host]))
+			start_tlsa(job, q->host, RQ_TLSA_ORIGINAL);
+		break;
+	}
+}
+
+static void
+query_done(getdns_context *gd, getdns_callback_type_t type,
+    getdns_dict *response, void *arg, getdns_transaction_t tid)
+{
+	struct rquery *q = arg;
+	struct resolve_job *job = q->job;
+	struct reply_view v;
+	struct policy_fact step;
+
+	(void)gd;
+	(void)tid;
+	if (type == GETDNS_CALLBACK_CANCEL) {
+		/* We cancelled it and already accounted for it. */
+		getdns_dict_destroy(response);
+		query_release(q);
+		return;
+	}
+	evtimer_del(q->timer);
+	view_reply(type, response, q->qname, q->qtype, &v);
+	step = policy_classify(v.transport, v.dnssec, v.rcode, v.has_data,
+	    v.ttl);
+	add_evidence(job, q, &v, &step);
+	fold_step(q, &step);
+
+	/* The answer ends at a CNAME whose target the upstream did not
+	 * resolve (it is not authoritative there): ask for the target,
+	 * a bounded number of times (this also ends CNAME loops). */
+	if (step.answer == POLICY_ANSWER_NODATA && v.end[0] != '\0' &&
+	    strcmp(v.end, q->qname) != 0) {
+		if (q->steps >= job->ctx->max_cname_depth) {
+			q->chain.answer = POLICY_ANSWER_FAILED;
+			q->chain.failure = POLICY_FAIL_CNAME;
+		} else {
+			q->steps++;
+			snprintf(q->qname, sizeof(q->qname), "%s", v.end);
+			if (query_send(job, q) == 0) {
+				getdns_dict_destroy(response);
+				return;
+			}
+			q->chain.answer = POLICY_ANSWER_FAILED;
+			q->chain.failure = POLICY_FAIL_NETWORK;
+		}
+	}
+	unlink_query(job, q);
+	query_complete(job, q, &v);
+	getdns_dict_destroy(response);
+	query_release(q);
+	job_maybe_finish(job);
+}
+
+/* Our timeout for one query: count it as timed out, go on with the walk,
+ * and cancel it in getdns (whose CANCEL callback releases q). */
+static void
+query_timed_out(evutil_socket_t fd, short what, void *arg)
+{
+	struct rquery *q = arg;
+	struct resolve_job *job = q->job;
+	struct reply_view v = { .transport = POLICY_TRANSPORT_TIMEOUT,
+		.dnssec = POLICY_DNSSEC_INDETERMINATE, .rcode = -1 };
+	struct policy_fact step = policy_classify(v.transport, v.dnssec,
+	    v.rcode, false, 0);
+	getdns_transaction_t tid = q->tid;
+
+	(void)fd;
+	(void)what;
+	snprintf(v.end, sizeof(v.end), "%s", q->qname);
+	add_evidence(job, q, NULL, &step);
+	fold_step(q, &step);
+	unlink_query(job, q);
+	query_complete(job, q, &v);
+	if (getdns_cancel_callback(job->ctx->gd, tid) != GETDNS_RETURN_GOOD)
+		query_release(q);
+	job_maybe_finish(job);
+}
+
+/* ------------------------------------------------------------ job life */
+
+static void
+job_unlink(struct resolve_job *job)
+{
+	struct resolve_ctx *ctx = job->ctx;
+
+	if (!job->running)
+		return;
+	if (job->prev != NULL)
+		job->prev->next = job->next;
+	else
+		ctx->jobs = job->next;
+	if (job->next != NULL)
+		job->next->prev = job->prev;
+	job->prev = job->next = NULL;
+	job->running = false;
+	ctx->job_count--;
+}
+
+/* Stop every in-flight query; with as_timeout, record each as timed out. */
+static void
+job_cancel_queries(struct resolve_job *job, bool as_timeout)
+{
+	while (job->queries != NULL) {
+		struct rquery *q = job->queries;
+		getdns_transaction_t tid = q->tid;
+
+		unlink_query(job, q);
+		if (as_timeout) {
+			struct reply_view v = {
+				.transport = POLICY_TRANSPORT_TIMEOUT,
+				.dnssec = POLICY_DNSSEC_INDETERMINATE,
+				.rcode = -1,
+			};
+			struct policy_fact step = policy_classify(v.transport,
+			    v.dnssec, v.rcode, false, 0);
+
+			add_evidence(job, q, NULL, &step);
+			fold_step(q, &step);
+			*query_fact(job, q->kind, q->host) = q->chain;
+		}
+		/* getdns calls query_done with CANCEL, which frees q. */
+		evtimer_del(q->timer);
+		if (getdns_cancel_callback(job->ctx->gd, tid) !=
+		    GETDNS_RETURN_GOOD)
+			query_release(q);
+	}
+}
+
+static void
+job_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolve_job *job = arg;
+
+	(void)fd;
+	(void)what;
+	job_cancel_queries(job, true);
+	job_maybe_finish(job);
+}
+
+static void
+job_finish(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolve_job *job = arg;
+
+	(void)fd;
+	(void)what;
+	job_unlink(job);
+	job->cb(job, job->cb_arg);
+}
+
+static void
+job_maybe_finish(struct resolve_job *job)
+{
+	if (job->pending > 0 || job->decided)
+		return;
+	job->decided = true;
+	event_del(job->deadline_ev);
+	policy_decide(&job->facts, &job->decision);
+	job->elapsed_ms = ms_since(&job->started);
+	/* Deliver from the loop, never from inside resolve_start. */
+	event_active(job->finish_ev, EV_TIMEOUT, 1);
+}
+
+struct resolve_job *
+resolve_start(struct resolve_ctx *ctx, const struct mapkey *key,
+    unsigned flags, resolve_done_fn *cb, void *arg)
+{
+	struct resolve_job *job = calloc(1, sizeof(*job));
+	struct timeval deadline;
+
+	if (job == NULL)
+		return NULL;
+	job->ctx = ctx;
+	job->key = *key;
+	job->flags = flags;
+	job->cb = cb;
+	job->cb_arg = arg;
+	job->hosts = calloc(RESOLVE_MAX_HOSTS, sizeof(*job->hosts));
+	job->rhosts = calloc(RESOLVE_MAX_HOSTS, sizeof(*job->rhosts));
+	job->deadline_ev = evtimer_new(ctx->base, job_deadline, job);
+	job->finish_ev = evtimer_new(ctx->base, job_finish, job);
+	if (job->hosts == NULL || job->rhosts == NULL ||
+	    job->deadline_ev == NULL || job->finish_ev == NULL)
+		goto err;
+	job->facts.domain = job->key.name;
+	job->facts.nexthop = key->nexthop;
+	job->facts.port = key->port;
+	job->facts.hosts = job->hosts;
+	clock_gettime(CLOCK_MONOTONIC, &job->started);
+	deadline.tv_sec = ctx->deadline_ms / 1000;
+	deadline.tv_usec = (ctx->deadline_ms % 1000) * 1000;
+	if (evtimer_add(job->deadline_ev, &deadline) != 0)
+		goto err;
+
+	job->running = true;
+	job->next = ctx->jobs;
+	if (ctx->jobs != NULL)
+		ctx->jobs->prev = job;
+	ctx->jobs = job;
+	ctx->job_count++;
+
+	if (key->nexthop) {
+		(void)add_host(job, key->name, 0);
+		start_hosts(job);
+	} else
+		query_start(job, RQ_MX, 0, GETDNS_RRTYPE_MX, key->name);
+	job_maybe_finish(job);
+	return job;
+err:
+	resolve_job_free(job);
+	return NULL;
+}
+
+void
+resolve_job_free(struct resolve_job *job)
+{
+	if (job == NULL)
+		return;
+	job_cancel_queries(job, false);
+	job_unlink(job);
+	if (job->deadline_ev != NULL)
+		event_free(job->deadline_ev);
+	if (job->finish_ev != NULL)
+		event_free(job->finish_ev);
+	if (job->rhosts != NULL)
+		for (size_t i = 0; i < RESOLVE_MAX_HOSTS; i++)
+			for (int s = 0; s < 2; s++) {
+				for (size_t r = 0; r < job->rhosts[i].count[s];
+				    r++)
+					free((void *)job->rhosts[i].rrs[s][r].data);
+				free(job->rhosts[i].rrs[s]);
+			}
+	for (size_t i = 0; i < job->evidence_count; i++)
+		free(job->evidence[i].rdata);
+	free(job->evidence);
+	free(job->rhosts);
+	free(job->hosts);
+	free(job);
+}
+
+void
+resolve_job_cancel(struct resolve_job *job)
+{
+	resolve_job_free(job);
+}
+
+const struct mapkey *
+resolve_job_key(const struct resolve_job *job)
+{
+	return &job->key;
+}
+
+const struct policy_facts *
+resolve_job_facts(const struct resolve_job *job)
+{
+	return &job->facts;
+}
+
+const struct policy_decision *
+resolve_job_decision(const struct resolve_job *job)
+{
+	return &job->decision;
+}
+
+double
+resolve_job_elapsed_ms(const struct resolve_job *job)
+{
+	return job->elapsed_ms;
+}
+
+const struct resolve_evidence *
+resolve_job_evidence(const struct resolve_job *job, size_t *count)
+{
+	*count = job->evidence_count;
+	return job->evidence;
+}
+
+const char *
+resolve_dnssec_name(enum policy_dnssec dnssec)
+{
+	switch (dnssec) {
+	case POLICY_DNSSEC_SECURE:
+		return "secure";
+	case POLICY_DNSSEC_INSECURE:
+		return "insecure";
+	case POLICY_DNSSEC_BOGUS:
+		return "bogus";
+	case POLICY_DNSSEC_INDETERMINATE:
+		return "indeterminate";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------ context */
+
+static int
+set_upstreams(getdns_context *gd, const struct config *cfg, char *err,
+    size_t err_size)
+{
+	getdns_list *list = getdns_list_create();
+	int rc = -1;
+
+	if (list == NULL)
+		goto out;
+	for (size_t i = 0; i < cfg->upstream_count; i++) {
+		const struct config_upstream *u = &cfg->upstream[i];
+		unsigned char addr[16];
+		getdns_bindata type, data;
+		getdns_dict *d;
+		bool v6 = strchr(u->address, ':') != NULL;
+
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, u->address, addr) != 1) {
+			snprintf(err, err_size, "bad upstream address %s",
+			    u->address);
+			goto out;
+		}
+		type.data = (uint8_t *)(v6 ? "IPv6" : "IPv4");
+		type.size = 4;
+		data.data = addr;
+		data.size = v6 ? 16 : 4;
+		if ((d = getdns_dict_create()) == NULL)
+			goto out;
+		if (getdns_dict_set_bindata(d, "address_type", &type) ||
+		    getdns_dict_set_bindata(d, "address_data", &data) ||
+		    getdns_dict_set_int(d, "port", u->port) ||
+		    getdns_list_set_dict(list, i, d)) {
+			getdns_dict_destroy(d);
+			snprintf(err, err_size, "cannot set upstream %s",
+			    u->address);
+			goto out;
+		}
+		getdns_dict_destroy(d);
+	}
+	if (getdns_context_set_upstream_recursive_servers(gd, list) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns refused the upstream list");
+		goto out;
+	}
+	rc = 0;
+out:
+	getdns_list_destroy(list);
+	return rc;
+}
+
+static int
+set_trust_anchors(getdns_context *gd, const char *path, char *err,
+    size_t err_size)
+{
+	FILE *fp = fopen(path, "r");
+	getdns_list *anchors = NULL;
+	size_t n = 0, usable = 0;
+	int rc = -1;
+
+	if (fp == NULL) {
+		snprintf(err, err_size, "trust anchor file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	/* Origin NULL, not ".": getdns 1.6.0 fails with "." (valgrind shows
+	 * it branching on uninitialised memory, so it even works by luck
+	 * now and then). Anchor files name their owners in full anyway. */
+	if (getdns_fp2rr_list(fp, &anchors, NULL, 3600) != GETDNS_RETURN_GOOD ||
+	    anchors == NULL) {
+		snprintf(err, err_size,
+		    "trust anchor file %s: cannot parse it as zone-file DS or "
+		    "DNSKEY records",
+		    path);
+		goto out;
+	}
+	(void)getdns_list_get_length(anchors, &n);
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		uint32_t type;
+
+		if (getdns_list_get_dict(anchors, i, &rr) == GETDNS_RETURN_GOOD &&
+		    (type = rr_type(rr)) != 0 &&
+		    (type == GETDNS_RRTYPE_DS || type == GETDNS_RRTYPE_DNSKEY))
+			usable++;
+	}
+	if (usable == 0) {
+		snprintf(err, err_size,
+		    "trust anchor file %s: no DS or DNSKEY record in it", path);
+		goto out;
+	}
+	if (getdns_context_set_dnssec_trust_anchors(gd, anchors) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "trust anchor file %s: getdns refused it",
+		    path);
+		goto out;
+	}
+	rc = 0;
+out:
+	getdns_list_destroy(anchors);
+	fclose(fp);
+	return rc;
+}
+
+struct resolve_ctx *
+resolve_ctx_new(const struct config *cfg, struct event_base *base,
+    char *err, size_t err_size)
+{
+	struct resolve_ctx *ctx = calloc(1, sizeof(*ctx));
+	bool stub = cfg->resolution == CONFIG_RESOLUTION_STUB;
+
+	if (ctx == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	ctx->base = base;
+	ctx->max_cname_depth = cfg->max_cname_depth;
+	ctx->deadline_ms = cfg->lookup_deadline_ms;
+	ctx->query_timeout_ms = cfg->query_timeout_ms;
+	/* 0: no /etc/resolv.conf, no /etc/hosts */
+	if (getdns_context_create(&ctx->gd, 0) != GETDNS_RETURN_GOOD) {
+		ctx->gd = NULL;
+		snprintf(err, err_size, "cannot create a getdns context");
+		goto err;
+	}
+	if (getdns_context_set_resolution_type(ctx->gd,
+		stub ? GETDNS_RESOLUTION_STUB : GETDNS_RESOLUTION_RECURSING) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns: %s resolution unavailable",
+		    stub ? "stub" : "recursive");
+		goto err;
+	}
+	if (stub && set_upstreams(ctx->gd, cfg, err, err_size) != 0)
+		goto err;
+	/* An empty verify CA and e-mail disable the zero-config root trust
+	 * anchor fetch (data.iana.org): the configured anchor is the only
+	 * one, and a wrong one fails closed. */
+	if (getdns_context_set_trust_anchors_verify_CA(ctx->gd, "") !=
+		GETDNS_RETURN_GOOD ||
+	    getdns_context_set_trust_anchors_verify_email(ctx->gd, "") !=
+		GETDNS_RETURN_GOOD ||
+	    (cfg->state_dir[0] != '\0' &&
+		getdns_context_set_appdata_dir(ctx->gd, cfg->state_dir) !=
+		    GETDNS_RETURN_GOOD)) {
+		snprintf(err, err_size, "getdns: cannot disable zero-config "
+					"trust anchors");
+		goto err;
+	}
+	if (set_trust_anchors(ctx->gd, cfg->trust_anchor_file, err, err_size) !=
+	    0)
+		goto err;
+	/* Far beyond our own timers, so getdns never times out by itself
+	 * (see the top of this file). */
+	if (getdns_context_set_timeout(ctx->gd,
+		(uint64_t)cfg->lookup_deadline_ms + 60000) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns: cannot set the query timeout");
+		goto err;
+	}
+	ctx->extensions = getdns_dict_create();
+	if (ctx->extensions == NULL ||
+	    getdns_dict_set_int(ctx->extensions, "dnssec_return_status",
+		GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD ||
+	    getdns_dict_set_int(ctx->extensions, "dnssec_return_all_statuses",
+		GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns: cannot set extensions");
+		goto err;
+	}
+	if (getdns_extension_set_libevent_base(ctx->gd, base) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns: cannot attach to libevent");
+		goto err;
+	}
+	return ctx;
+err:
+	resolve_ctx_free(ctx);
+	return NULL;
+}
+
+void
+resolve_ctx_free(struct resolve_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	while (ctx->jobs != NULL)
+		resolve_job_free(ctx->jobs);
+	getdns_dict_destroy(ctx->extensions);
+	if (ctx->gd != NULL)
+		getdns_context_destroy(ctx->gd);
+	free(ctx);
+}
+
+size_t
+resolve_ctx_jobs(const struct resolve_ctx *ctx)
+{
+	return ctx->job_count;
+}
