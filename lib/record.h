@@ -1,0 +1,50 @@
+/*
+ * record: the value stored for a key in the CDB cache file (DESIGN.md §6).
+ *
+ * One line of ASCII, so `cdb -d` shows it as it is:
+ *
+ *     1 <reply> <expires> <stored>
+ *
+ * "1" is the record version; <reply> is dane-only, dane or notfound (TEMP
+ * is never stored); <expires> and <stored> are Unix times in decimal. A
+ * reader that meets another version, or anything malformed, must ignore
+ * the record (and say so once): never guess.
+ *
+ * Deliberately not here: reading or writing files (store, cdbwrite).
+ */
+#ifndef DANEMAP_RECORD_H
+#define DANEMAP_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define RECORD_VERSION 1
+#define RECORD_MAX 64 /* longest record this version writes or reads */
+
+struct record {
+	enum policy_reply reply; /* never POLICY_REPLY_TEMP */
+	int64_t expires;         /* Unix time */
+	int64_t stored;          /* Unix time of the lookup */
+};
+
+enum record_status {
+	RECORD_OK,
+	RECORD_UNKNOWN_VERSION, /* well-formed version field, not ours */
+	RECORD_CORRUPT,         /* anything else that is not a record */
+};
+
+/* record_encode: write the record into buf (NUL-terminated). Returns its
+ * length, or -1 if the reply is TEMP, a time is negative, or size is too
+ * small. */
+int record_encode(const struct record *rec, char *buf, size_t size);
+
+/* record_decode: parse data[0..len) (not NUL-terminated) strictly. */
+enum record_status record_decode(const char *data, size_t len,
+    struct record *rec);
+
+/* record_reply_word: "dane-only", "dane", "notfound" (NULL for TEMP). */
+const char *record_reply_word(enum policy_reply reply);
+
+#endif

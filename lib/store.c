@@ -1,0 +1,544 @@
+/*
+ * store: bounded LRU map from normalised key to reply and expiry, in front
+ * of a read-only CDB (see store.h). Chained hash table sized to a power of
+ * two at least twice the bound, so chains stay short; the hash is seeded
+ * per store, so a peer that can choose keys cannot aim them all at one
+ * chain.
+ *
+ * A CDB is scanned once when opened: every record must be reachable
+ * (tinycdb bounds-checks each step), which catches truncated and random
+ * files before they are used. Lookups are bounds-checked by tinycdb too.
+ */
+#include "store.h"
+
+#include <cdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STORE_KEY_MAX 1024
+
+struct store_entry {
+	struct store_entry *chain;      /* next in the hash bucket */
+	struct store_entry *newer, *older; /* LRU list */
+	uint32_t hash;
+	time_t expires;
+	uint8_t reply;
+	uint16_t key_len;
+	char key[];
+};
+
+/* What identifies one version of the file on disk. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct store {
+	struct store_entry **buckets;
+	size_t mask;
+	size_t count, max;
+	struct store_entry *newest, *oldest;
+	uint32_t seed;
+	/* the CDB behind the memory */
+	char *cdb_path;
+	struct cdb cdb;
+	int cdb_fd; /* -1 when none is open */
+	struct file_id cdb_id;
+	size_t cdb_records;
+	time_t cdb_checked;
+	bool cdb_warned; /* bad records in this file already logged */
+	struct file_id failed_id; /* last unusable file, logged once */
+	bool failed_valid;
+};
+
+static uint32_t
+store_hash(const struct store *store, const char *key, size_t len)
+{
+	uint32_t h = 2166136261u ^ store->seed; /* FNV-1a, seeded */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+struct store *
+store_new(size_t max_entries)
+{
+	struct store *store = calloc(1, sizeof(*store));
+	size_t size = 16;
+
+	if (store == NULL)
+		return NULL;
+	while (size < max_entries * 2 && size < ((size_t)1 << 30))
+		size <<= 1;
+	store->buckets = calloc(size, sizeof(*store->buckets));
+	if (store->buckets == NULL) {
+		free(store);
+		return NULL;
+	}
+	store->mask = size - 1;
+	store->max = max_entries;
+	store->cdb_fd = -1;
+	if (getrandom(&store->seed, sizeof(store->seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(store->seed))
+		store->seed = (uint32_t)(uintptr_t)store ^ (uint32_t)time(NULL);
+	return store;
+}
+
+static void
+lru_unlink(struct store *store, struct store_entry *e)
+{
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		store->newest = e->older;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		store->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void
+lru_push(struct store *store, struct store_entry *e)
+{
+	e->older = store->newest;
+	e->newer = NULL;
+	if (store->newest != NULL)
+		store->newest->newer = e;
+	store->newest = e;
+	if (store->oldest == NULL)
+		store->oldest = e;
+}
+
+/* Find key; *link is set to the pointer that points at the entry. */
+static struct store_entry *
+find(struct store *store, const char *key, size_t len, uint32_t hash,
+    struct store_entry ***link)
+{
+	struct store_entry **pp = &store->buckets[hash & store->mask];
+
+	for (; *pp != NULL; pp = &(*pp)->chain) {
+		struct store_entry *e = *pp;
+
+		if (e->hash == hash && e->key_len == len &&
+		    memcmp(e->key, key, len) == 0) {
+			*link = pp;
+			return e;
+		}
+	}
+	*link = pp;
+	return NULL;
+}
+
+static void
+remove_entry(struct store *store, struct store_entry *e)
+{
+	struct store_entry **link;
+
+	(void)find(store, e->key, e->key_len, e->hash, &link);
+	*link = e->chain;
+	lru_unlink(store, e);
+	store->count--;
+	free(e);
+}
+
+static enum store_result
+memory_get(struct store *store, const char *key, size_t len, time_t now,
+    struct store_hit *hit)
+{
+	struct store_entry **link, *e;
+
+	if (store->max == 0)
+		return STORE_MISS;
+	e = find(store, key, len, store_hash(store, key, len), &link);
+	if (e == NULL)
+		return STORE_MISS;
+	lru_unlink(store, e);
+	lru_push(store, e);
+	hit->reply = (enum policy_reply)e->reply;
+	hit->expires = e->expires;
+	hit->source = STORE_SOURCE_MEMORY;
+	return now < e->expires ? STORE_FRESH : STORE_STALE;
+}
+
+static void
+cdb_warn_once(struct store *store, const char *what)
+{
+	if (store->cdb_warned)
+		return;
+	store->cdb_warned = true;
+	log_msg(LOG_LEVEL_WARNING,
+	    "cache file %s: %s; such records are ignored (logged once per "
+	    "file)",
+	    store->cdb_path, what);
+}
+
+static enum store_result
+cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
+    struct store_hit *hit)
+{
+	struct record rec;
+	const void *val;
+	int found;
+
+	if (store->cdb_fd < 0)
+		return STORE_MISS;
+	found = cdb_find(&store->cdb, key, (unsigned)len);
+	if (found < 0) {
+		cdb_warn_once(store, "structure broken");
+		return STORE_MISS;
+	}
+	if (found == 0)
+		return STORE_MISS;
+	val = cdb_getdata(&store->cdb);
+	if (val == NULL) {
+		cdb_warn_once(store, "record out of bounds");
+		return STORE_MISS;
+	}
+	switch (record_decode(val, cdb_datalen(&store->cdb), &rec)) {
+	case RECORD_OK:
+		break;
+	case RECORD_UNKNOWN_VERSION:
+		cdb_warn_once(store, "record of an unknown version");
+		return STORE_MISS;
+	case RECORD_CORRUPT:
+	default:
+		cdb_warn_once(store, "corrupt record");
+		return STORE_MISS;
+	}
+	hit->reply = rec.reply;
+	hit->expires = (time_t)rec.expires;
+	hit->source = STORE_SOURCE_CDB;
+	return now < hit->expires ? STORE_FRESH : STORE_STALE;
+}
+
+enum store_result
+store_get(struct store *store, const char *key, size_t len, time_t now,
+    struct store_hit *hit)
+{
+	struct store_hit mem, disk;
+	enum store_result m, d;
+
+	if (len == 0 || len > STORE_KEY_MAX)
+		return STORE_MISS;
+	m = memory_get(store, key, len, now, &mem);
+	if (m == STORE_FRESH) {
+		*hit = mem;
+		return m;
+	}
+	d = cdb_get_record(store, key, len, now, &disk);
+	if (d == STORE_FRESH || (d == STORE_STALE && (m == STORE_MISS ||
+						      disk.expires > mem.expires))) {
+		*hit = disk;
+		return d;
+	}
+	if (m != STORE_MISS)
+		*hit = mem;
+	return m;
+}
+
+int
+store_put(struct store *store, const char *key, size_t len,
+    enum policy_reply reply, time_t expires)
+{
+	struct store_entry **link, *e;
+	uint32_t hash;
+
+	if (reply == POLICY_REPLY_TEMP || len == 0 || len > STORE_KEY_MAX)
+		return -1;
+	if (store->max == 0)
+		return 0;
+	hash = store_hash(store, key, len);
+	e = find(store, key, len, hash, &link);
+	if (e != NULL) {
+		e->reply = (uint8_t)reply;
+		e->expires = expires;
+		lru_unlink(store, e);
+		lru_push(store, e);
+		return 0;
+	}
+	if ((e = malloc(sizeof(*e) + len)) == NULL)
+		return -1;
+	e->hash = hash;
+	e->expires = expires;
+	e->reply = (uint8_t)reply;
+	e->key_len = (uint16_t)len;
+	memcpy(e->key, key, len);
+	e->chain = *link;
+	*link = e;
+	lru_push(store, e);
+	store->count++;
+	while (store->count > store->max)
+		remove_entry(store, store->oldest);
+	return 0;
+}
+
+size_t
+store_count(const struct store *store)
+{
+	return store->count;
+}
+
+static void
+cdb_close(struct store *store)
+{
+	if (store->cdb_fd < 0)
+		return;
+	cdb_free(&store->cdb);
+	close(store->cdb_fd);
+	store->cdb_fd = -1;
+	store->cdb_records = 0;
+}
+
+void
+store_free(struct store *store)
+{
+	if (store == NULL)
+		return;
+	cdb_close(store);
+	free(store->cdb_path);
+	while (store->oldest != NULL) {
+		struct store_entry *e = store->oldest;
+
+		lru_unlink(store, e);
+		free(e);
+	}
+	free(store->buckets);
+	free(store);
+}
+
+bool
+store_stale_usable(time_t expires, bool transient, time_t now,
+    unsigned stale_ttl)
+{
+	if (!transient)
+		return false;
+	if ((uint64_t)expires > (uint64_t)INT64_MAX - stale_ttl)
+		return true;
+	return now < expires + (time_t)stale_ttl;
+}
+
+time_t
+store_expiry(time_t now, uint32_t ttl, unsigned min_ttl, unsigned max_ttl)
+{
+	uint64_t t = ttl;
+
+	if (t < min_ttl)
+		t = min_ttl;
+	if (t > max_ttl)
+		t = max_ttl;
+	/* time_t is 64-bit here; saturate rather than wrap */
+	if ((uint64_t)now > (uint64_t)INT64_MAX - t)
+		return (time_t)INT64_MAX;
+	return now + (time_t)t;
+}
+
+/* ------------------------------------------------------------ CDB */
+
+static void
+file_id_of(const struct stat *st, struct file_id *id)
+{
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+}
+
+static bool
+file_id_same(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime.tv_sec == b->mtime.tv_sec &&
+	    a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Walk every record: cdb_seqnext bounds-checks each step. */
+static int
+cdb_count(struct cdb *cdb, size_t *count)
+{
+	unsigned pos;
+	int r;
+
+	*count = 0;
+	cdb_seqinit(&pos, cdb);
+	while ((r = cdb_seqnext(&pos, cdb)) > 0)
+		(*count)++;
+	return r < 0 ? -1 : 0;
+}
+
+/* Open path as a CDB, checked from end to end. Returns the fd (cdb set up)
+ * or -1 with a reason in why. */
+static int
+cdb_open_checked(const char *path, struct cdb *cdb, struct file_id *id,
+    size_t *records, const char **why)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		goto err;
+	}
+	file_id_of(&st, id);
+	if (cdb_init(cdb, fd) != 0) {
+		*why = st.st_size < 2048 ? "too short to be a CDB file"
+					 : "not a CDB file";
+		goto err;
+	}
+	if (cdb_count(cdb, records) != 0) {
+		cdb_free(cdb);
+		*why = "truncated or corrupt CDB file";
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+static int
+cdb_reopen(struct store *store)
+{
+	struct cdb cdb;
+	struct file_id id;
+	size_t records;
+	const char *why = "unknown error";
+	int fd = cdb_open_checked(store->cdb_path, &cdb, &id, &records, &why);
+
+	if (fd < 0) {
+		struct stat st;
+
+		/* Log a given broken file once, not every second. */
+		if (stat(store->cdb_path, &st) == 0) {
+			struct file_id bad;
+
+			file_id_of(&st, &bad);
+			if (store->failed_valid && file_id_same(&bad,
+						       &store->failed_id))
+				return -1;
+			store->failed_id = bad;
+			store->failed_valid = true;
+		}
+		log_msg(LOG_LEVEL_WARNING,
+		    "cache file %s: %s: ignored%s", store->cdb_path, why,
+		    store->cdb_fd >= 0 ? ", still using the previous one" : "");
+		return -1;
+	}
+	cdb_close(store);
+	store->cdb = cdb;
+	store->cdb_fd = fd;
+	store->cdb_id = id;
+	store->cdb_records = records;
+	store->cdb_warned = false;
+	store->failed_valid = false;
+	log_msg(LOG_LEVEL_INFO, "cache file %s: %zu records", store->cdb_path,
+	    records);
+	return 1;
+}
+
+int
+store_cdb_use(struct store *store, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		return -1;
+	cdb_close(store);
+	free(store->cdb_path);
+	store->cdb_path = copy;
+	store->failed_valid = false;
+	store->cdb_checked = 0;
+	if (access(path, F_OK) != 0)
+		return -1; /* none yet: the warmer has not run */
+	return cdb_reopen(store) == 1 ? 0 : -1;
+}
+
+int
+store_cdb_check(struct store *store, time_t now, int force)
+{
+	struct stat st;
+	struct file_id id;
+
+	if (store->cdb_path == NULL)
+		return 0;
+	if (!force && store->cdb_checked != 0 && now - store->cdb_checked < 1)
+		return 0;
+	store->cdb_checked = now;
+	if (stat(store->cdb_path, &st) != 0)
+		return 0; /* gone: keep what is mapped until a new one comes */
+	file_id_of(&st, &id);
+	if (store->cdb_fd >= 0 && file_id_same(&id, &store->cdb_id))
+		return 0;
+	if (store->failed_valid && file_id_same(&id, &store->failed_id))
+		return 0;
+	return cdb_reopen(store);
+}
+
+size_t
+store_cdb_records(const struct store *store)
+{
+	return store->cdb_records;
+}
+
+int
+store_cdb_scan(const char *path,
+    int (*fn)(const char *key, size_t key_len, enum record_status status,
+	const struct record *rec, void *arg),
+    void *arg, char *err, size_t err_size)
+{
+	struct cdb cdb;
+	struct file_id id;
+	size_t records;
+	const char *why = "unknown error";
+	unsigned pos;
+	int fd = cdb_open_checked(path, &cdb, &id, &records, &why), r;
+
+	if (fd < 0) {
+		int e = errno;
+
+		snprintf(err, err_size, "%s: %s", path, why);
+		errno = e;
+		return -1;
+	}
+	cdb_seqinit(&pos, &cdb);
+	while ((r = cdb_seqnext(&pos, &cdb)) > 0) {
+		const char *key = cdb_getkey(&cdb);
+		const char *val = cdb_getdata(&cdb);
+		struct record rec;
+		enum record_status st;
+
+		if (key == NULL || val == NULL) {
+			r = -1;
+			break;
+		}
+		st = record_decode(val, cdb_datalen(&cdb), &rec);
+		if (fn(key, cdb_keylen(&cdb), st, &rec, arg) != 0)
+			break;
+	}
+	cdb_free(&cdb);
+	close(fd);
+	if (r < 0) {
+		snprintf(err, err_size, "%s: truncated or corrupt CDB file",
+		    path);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * store: the answers danemap already knows (DESIGN.md §6): a bounded memory
+ * cache in front of an optional CDB file written by `danemap warm`.
+ *
+ * Maps a normalised key (mapkey's norm) to a cacheable reply and its
+ * absolute expiry; store_get asks memory first, then the CDB. The CDB is
+ * mmapped and read-only here; store_cdb_check notices a replaced file (new
+ * inode, size or mtime; stat at most once a second) and switches to it. A
+ * file that cannot be opened, is truncated or holds records of an unknown
+ * version is logged once and ignored, never trusted: lookups then go on
+ * from memory and live DNS.
+ *
+ * Memory is bounded: when full, the least recently used entry goes
+ * (a hit or a put makes an entry most recent). LRU because Postfix asks
+ * the same busy domains again and again, while one-off domains should
+ * age out first. Expired entries are kept until evicted, so a caller can
+ * tell "stale" from "never seen" (stale serving is the caller's decision).
+ *
+ * TEMP is never stored: a failure must be retried, not remembered.
+ *
+ * Deliberately not here: writing the CDB (cdbwrite), deciding when a stale
+ * answer may be served (the daemon).
+ */
+#ifndef DANEMAP_STORE_H
+#define DANEMAP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "policy.h"
+#include "record.h"
+
+struct store;
+
+enum store_result {
+	STORE_MISS,  /* nothing known */
+	STORE_FRESH, /* known and not expired */
+	STORE_STALE, /* known but expired: *hit still filled */
+};
+
+enum store_source {
+	STORE_SOURCE_MEMORY,
+	STORE_SOURCE_CDB,
+};
+
+struct store_hit {
+	enum policy_reply reply; /* never POLICY_REPLY_TEMP */
+	time_t expires;
+	enum store_source source;
+};
+
+/*
+ * store_new: an empty store holding at most max_entries (0: a store that
+ * keeps nothing). Returns NULL on memory failure.
+ */
+struct store *store_new(size_t max_entries);
+
+/* store_free: free the store and every entry. NULL is a no-op. */
+void store_free(struct store *store);
+
+/* store_get: look key[0..len) up as of now, in memory and then in the CDB;
+ * fills *hit unless MISS. A fresher memory entry wins over the CDB; a stale
+ * memory entry is returned only if the CDB has nothing fresh. */
+enum store_result store_get(struct store *store, const char *key,
+    size_t len, time_t now, struct store_hit *hit);
+
+/*
+ * store_put: remember reply for key until expires, replacing any entry.
+ * Returns 0, or -1 if reply is TEMP (refused), the key is empty or longer
+ * than 1024 bytes, or memory ran out (the store is unchanged then).
+ */
+int store_put(struct store *store, const char *key, size_t len,
+    enum policy_reply reply, time_t expires);
+
+/* store_count: memory entries held, fresh or stale. */
+size_t store_count(const struct store *store);
+
+/*
+ * store_cdb_use: read records from the CDB at path (copied) from now on,
+ * opening it at once if it exists. Returns 0 if it is open, -1 if not (a
+ * missing file is normal before the first warm run; other errors are
+ * logged). Either way later store_cdb_check calls keep watching path.
+ */
+int store_cdb_use(struct store *store, const char *path);
+
+/*
+ * store_cdb_check: if at least a second passed since the last check (or
+ * force), stat the path and reopen when the file was replaced. Returns 1 if
+ * a new file was opened, 0 if nothing changed, -1 if the new file is
+ * unusable (logged; the previous mapping, if any, stays in use).
+ */
+int store_cdb_check(struct store *store, time_t now, int force);
+
+/* store_cdb_records: records in the open CDB (0 if none is open). */
+size_t store_cdb_records(const struct store *store);
+
+/*
+ * store_cdb_scan: call fn for every record of the CDB file at path, in file
+ * order, with its decode status (records of an unknown version or corrupt
+ * ones are passed too, rec undefined then). fn returns 0 to go on, non-zero
+ * to stop. Returns 0, or -1 with a message in err if the file cannot be
+ * read or is structurally broken (ENOENT leaves errno set for the caller).
+ */
+int store_cdb_scan(const char *path,
+    int (*fn)(const char *key, size_t key_len, enum record_status status,
+	const struct record *rec, void *arg),
+    void *arg, char *err, size_t err_size);
+
+/*
+ * store_stale_usable: may an answer that expired at `expires` still be used
+ * now, because its refresh failed with a TEMP? Only when the failure was
+ * transient (timeout, network, SERVFAIL: policy's decision.transient),
+ * never after a DNSSEC validation failure, and only until expires +
+ * stale_ttl (DESIGN.md §6). The daemon serves such an answer; the warmer
+ * keeps it in the next CDB.
+ */
+bool store_stale_usable(time_t expires, bool transient, time_t now,
+    unsigned stale_ttl);
+
+/*
+ * store_expiry: now + ttl, with ttl clamped to [min_ttl, max_ttl]
+ * (DESIGN.md §6). Saturates instead of overflowing time_t.
+ */
+time_t store_expiry(time_t now, uint32_t ttl, unsigned min_ttl,
+    unsigned max_ttl);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * check_record: the CDB value "1 <reply> <expires> <stored>" round-trips,
+ * and anything else is refused, never guessed at (DESIGN.md §6).
+ */
+#include <check.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "record.h"
+
+START_TEST(round_trips)
+{
+	static const enum policy_reply replies[] = { POLICY_REPLY_DANE_ONLY,
+		POLICY_REPLY_DANE, POLICY_REPLY_NOTFOUND };
+	char buf[RECORD_MAX + 1];
+
+	for (size_t i = 0; i < 3; i++) {
+		struct record in = { replies[i], 1795000000, 1794996400 }, out;
+		int n = record_encode(&in, buf, sizeof(buf));
+
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(record_decode(buf, (size_t)n, &out), RECORD_OK);
+		ck_assert_int_eq(out.reply, in.reply);
+		ck_assert_int_eq(out.expires, in.expires);
+		ck_assert_int_eq(out.stored, in.stored);
+	}
+	{
+		struct record in = { POLICY_REPLY_DANE_ONLY, 5, 0 };
+
+		record_encode(&in, buf, sizeof(buf));
+		ck_assert_str_eq(buf, "1 dane-only 5 0");
+	}
+}
+END_TEST
+
+START_TEST(encode_refuses)
+{
+	struct record temp = { POLICY_REPLY_TEMP, 1, 1 };
+	struct record neg = { POLICY_REPLY_DANE, -1, 1 };
+	struct record ok = { POLICY_REPLY_DANE, 1795000000, 1794996400 };
+	char buf[64];
+
+	ck_assert_int_eq(record_encode(&temp, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(record_encode(&neg, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(record_encode(&ok, buf, 10), -1);
+}
+END_TEST
+
+START_TEST(decode_table)
+{
+	static const struct {
+		const char *data;
+		enum record_status want;
+	} cases[] = {
+		{ "1 dane 100 50", RECORD_OK },
+		{ "1 notfound 0 0", RECORD_OK },
+		{ "2 dane 100 50", RECORD_UNKNOWN_VERSION },
+		{ "9999 anything at all", RECORD_UNKNOWN_VERSION },
+		{ "", RECORD_CORRUPT },
+		{ "1", RECORD_CORRUPT },
+		{ "1 dane", RECORD_CORRUPT },
+		{ "1 dane 100", RECORD_CORRUPT },
+		{ "1 temp 100 50", RECORD_CORRUPT },
+		{ "1 DANE 100 50", RECORD_CORRUPT },
+		{ "1 dane 100 50 ", RECORD_CORRUPT },
+		{ "1 dane 100 50 7", RECORD_CORRUPT },
+		{ "1  dane 100 50", RECORD_CORRUPT },
+		{ " 1 dane 100 50", RECORD_CORRUPT },
+		{ "1 dane -100 50", RECORD_CORRUPT },
+		{ "1 dane 0100 50", RECORD_CORRUPT },
+		{ "1 dane 1x0 50", RECORD_CORRUPT },
+		{ "01 dane 100 50", RECORD_CORRUPT },
+		{ "x dane 100 50", RECORD_CORRUPT },
+		{ "1 dane 99999999999999999999 50", RECORD_CORRUPT },
+		{ "1 dane 9223372036854775807 50", RECORD_OK },
+		{ "1 dane 9223372036854775808 50", RECORD_CORRUPT },
+		{ "1 dane 100 50\n", RECORD_CORRUPT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct record r;
+
+		ck_assert_msg(record_decode(cases[i].data,
+				  strlen(cases[i].data), &r) == cases[i].want,
+		    "\"%s\"", cases[i].data);
+	}
+}
+END_TEST
+
+START_TEST(decode_never_reads_past_len)
+{
+	/* the buffer continues with valid-looking bytes past len */
+	const char data[] = "1 dane 100 5099999";
+	struct record r;
+
+	ck_assert_int_eq(record_decode(data, 13, &r), RECORD_OK);
+	ck_assert_int_eq(r.stored, 50);
+	ck_assert_int_eq(record_decode(data, 12, &r), RECORD_OK);
+	ck_assert_int_eq(r.stored, 5);
+	ck_assert_int_eq(record_decode(data, 11, &r), RECORD_CORRUPT);
+}
+END_TEST
+
+START_TEST(decode_embedded_nul)
+{
+	const char data[] = "1 dane 10\0 50";
+	struct record r;
+
+	ck_assert_int_eq(record_decode(data, sizeof(data) - 1, &r),
+	    RECORD_CORRUPT);
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("record");
+	TCase *tc = tcase_create("codec");
+
+	tcase_add_test(tc, round_trips);
+	tcase_add_test(tc, encode_refuses);
+	tcase_add_test(tc, decode_table);
+	tcase_add_test(tc, decode_never_reads_past_len);
+	tcase_add_test(tc, decode_embedded_nul);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,391 @@
+/*
+ * check_store: the memory store keeps replies until their expiry, never
+ * keeps TEMP, stays within its bound by evicting the least recently used
+ * entry, and clamps TTLs as DESIGN.md §6 says.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cdbwrite.h"
+#include "check_main.h"
+#include "record.h"
+#include "store.h"
+
+#define PUT(s, k, r, e) store_put(s, k, strlen(k), r, e)
+#define GET(s, k, now, hit) store_get(s, k, strlen(k), now, hit)
+
+START_TEST(fresh_then_stale)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+
+	ck_assert_int_eq(GET(s, "example.com", 100, &hit), STORE_MISS);
+	ck_assert_int_eq(PUT(s, "example.com", POLICY_REPLY_DANE_ONLY, 200),
+	    0);
+	ck_assert_int_eq(GET(s, "example.com", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
+	ck_assert_int_eq(hit.expires, 200);
+	ck_assert_int_eq(GET(s, "example.com", 199, &hit), STORE_FRESH);
+	/* at the expiry instant the entry is no longer fresh */
+	ck_assert_int_eq(GET(s, "example.com", 200, &hit), STORE_STALE);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
+	/* keys are exact: no case folding here, mapkey did that */
+	ck_assert_int_eq(GET(s, "Example.com", 100, &hit), STORE_MISS);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(temp_is_never_stored)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+
+	ck_assert_int_eq(PUT(s, "a.example", POLICY_REPLY_TEMP, 500), -1);
+	ck_assert_int_eq(GET(s, "a.example", 1, &hit), STORE_MISS);
+	ck_assert_int_eq(store_count(s), 0);
+	/* a TEMP does not wipe an older good answer either */
+	ck_assert_int_eq(PUT(s, "a.example", POLICY_REPLY_DANE, 500), 0);
+	ck_assert_int_eq(PUT(s, "a.example", POLICY_REPLY_TEMP, 900), -1);
+	ck_assert_int_eq(GET(s, "a.example", 1, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(replace_updates_reply_and_expiry)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+
+	PUT(s, "b.example", POLICY_REPLY_DANE_ONLY, 100);
+	PUT(s, "b.example", POLICY_REPLY_NOTFOUND, 300);
+	ck_assert_int_eq(store_count(s), 1);
+	ck_assert_int_eq(GET(s, "b.example", 150, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_NOTFOUND);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(bounded_lru_eviction)
+{
+	struct store *s = store_new(3);
+	struct store_hit hit;
+
+	PUT(s, "1.example", POLICY_REPLY_DANE, 1000);
+	PUT(s, "2.example", POLICY_REPLY_DANE, 1000);
+	PUT(s, "3.example", POLICY_REPLY_DANE, 1000);
+	/* touching 1 makes 2 the least recently used */
+	ck_assert_int_eq(GET(s, "1.example", 0, &hit), STORE_FRESH);
+	PUT(s, "4.example", POLICY_REPLY_DANE, 1000);
+	ck_assert_int_eq(store_count(s), 3);
+	ck_assert_int_eq(GET(s, "2.example", 0, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "1.example", 0, &hit), STORE_FRESH);
+	ck_assert_int_eq(GET(s, "3.example", 0, &hit), STORE_FRESH);
+	ck_assert_int_eq(GET(s, "4.example", 0, &hit), STORE_FRESH);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(many_keys_stay_within_bound)
+{
+	struct store *s = store_new(1000);
+	struct store_hit hit;
+	char key[64];
+
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "host%d.example", i);
+		ck_assert_int_eq(PUT(s, key, POLICY_REPLY_DANE, i + 1), 0);
+	}
+	ck_assert_int_eq(store_count(s), 1000);
+	for (int i = 19000; i < 20000; i++) {
+		snprintf(key, sizeof(key), "host%d.example", i);
+		ck_assert_int_eq(GET(s, key, 0, &hit), STORE_FRESH);
+		ck_assert_int_eq(hit.expires, i + 1);
+	}
+	ck_assert_int_eq(GET(s, "host0.example", 0, &hit), STORE_MISS);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(zero_capacity_keeps_nothing)
+{
+	struct store *s = store_new(0);
+	struct store_hit hit;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(PUT(s, "c.example", POLICY_REPLY_DANE, 100), 0);
+	ck_assert_int_eq(GET(s, "c.example", 0, &hit), STORE_MISS);
+	store_free(s);
+	store_free(NULL);
+}
+END_TEST
+
+START_TEST(bad_keys_refused)
+{
+	struct store *s = store_new(4);
+	char big[1100];
+
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(store_put(s, "", 0, POLICY_REPLY_DANE, 1), -1);
+	ck_assert_int_eq(store_put(s, big, sizeof(big), POLICY_REPLY_DANE, 1),
+	    -1);
+	ck_assert_int_eq(store_count(s), 0);
+	store_free(s);
+}
+END_TEST
+
+/* DESIGN.md §6: expiry = now + TTL clamped to [min_ttl, max_ttl] */
+START_TEST(expiry_clamping)
+{
+	static const struct {
+		uint32_t ttl;
+		unsigned min, max;
+		time_t want;
+	} cases[] = {
+		{ 3600, 300, 86400, 1000 + 3600 },
+		{ 0, 300, 86400, 1000 + 300 },
+		{ 60, 300, 86400, 1000 + 300 },
+		{ 604800, 300, 86400, 1000 + 86400 },
+		{ UINT32_MAX, 0, UINT32_MAX, 1000 + (time_t)UINT32_MAX },
+		{ 5, 0, 10, 1005 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_int_eq(store_expiry(1000, cases[i].ttl, cases[i].min,
+				     cases[i].max),
+		    cases[i].want);
+	ck_assert_int_eq(store_expiry((time_t)INT64_MAX - 5, 100, 0, 1000),
+	    (time_t)INT64_MAX);
+}
+END_TEST
+
+/* DESIGN.md §6: stale answers only after transport failures, only for
+ * stale_ttl, never after a DNSSEC validation failure */
+START_TEST(stale_rule)
+{
+	/* expired at 1000, stale_ttl 600 */
+	ck_assert(store_stale_usable(1000, true, 900, 600));   /* not expired */
+	ck_assert(store_stale_usable(1000, true, 1599, 600));  /* within */
+	ck_assert(!store_stale_usable(1000, true, 1600, 600)); /* past */
+	ck_assert(!store_stale_usable(1000, false, 900, 600)); /* bogus */
+	ck_assert(!store_stale_usable(1000, false, 1200, 600));
+	ck_assert(!store_stale_usable(1000, true, 1000, 0));
+}
+END_TEST
+
+/* ---------------------------------------------------------------- CDB */
+
+static char dir[64], path[128];
+
+static void
+cdb_setup(void)
+{
+	check_tmpdir(dir, sizeof(dir), "check_store");
+	snprintf(path, sizeof(path), "%s/cache.cdb", dir);
+}
+
+static void
+cdb_teardown(void)
+{
+	check_tmpdir_remove(dir);
+}
+
+/* Write a CDB with one record per key; raw != NULL writes that value. */
+static void
+write_cdb(const char *const *keys, size_t n, enum policy_reply reply,
+    int64_t expires, const char *raw)
+{
+	char err[256], val[RECORD_MAX + 1];
+	struct cdbwrite *w = cdbwrite_open(path, err, sizeof(err));
+	struct record rec = { reply, expires, 1 };
+	int len = raw != NULL ? (int)strlen(raw)
+			      : record_encode(&rec, val, sizeof(val));
+
+	ck_assert_msg(w != NULL, "%s", err);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(cdbwrite_add(w, keys[i], strlen(keys[i]),
+				     raw != NULL ? raw : val, (size_t)len, err,
+				     sizeof(err)),
+		    0);
+	ck_assert_msg(cdbwrite_commit(w, err, sizeof(err)) == 0, "%s", err);
+}
+
+static void
+write_bytes(const char *p, const void *data, size_t len)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static const char *const keys[] = { "a.example", "b.example", "c.example" };
+
+START_TEST(cdb_answers_behind_memory)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE_ONLY, 5000, NULL);
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_uint_eq(store_cdb_records(s), 3);
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
+	ck_assert_int_eq(GET(s, "z.example", 100, &hit), STORE_MISS);
+	/* expired in the CDB: stale, still readable */
+	ck_assert_int_eq(GET(s, "b.example", 6000, &hit), STORE_STALE);
+	/* a fresh memory entry wins over the CDB */
+	PUT(s, "b.example", POLICY_REPLY_NOTFOUND, 9000);
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_MEMORY);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_NOTFOUND);
+	/* a stale memory entry loses to a fresh CDB record */
+	PUT(s, "c.example", POLICY_REPLY_NOTFOUND, 50);
+	ck_assert_int_eq(GET(s, "c.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(cdb_replaced_file_is_noticed)
+{
+	struct store *s = store_new(0);
+	static const char *const newkeys[] = { "new.example" };
+	struct store_hit hit;
+
+	ck_assert_int_eq(store_cdb_use(s, path), -1); /* none yet */
+	ck_assert_int_eq(store_cdb_check(s, 100, 0), 0);
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	/* checked less than a second ago: not yet */
+	ck_assert_int_eq(store_cdb_check(s, 100, 0), 0);
+	ck_assert_int_eq(store_cdb_check(s, 101, 0), 1);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(store_cdb_check(s, 102, 0), 0); /* unchanged */
+	write_cdb(newkeys, 1, POLICY_REPLY_NOTFOUND, 5000, NULL);
+	ck_assert_int_eq(store_cdb_check(s, 102, 1), 1); /* forced */
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "new.example", 100, &hit), STORE_FRESH);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(cdb_broken_files_are_ignored)
+{
+	struct store *s = store_new(0);
+	struct store_hit hit;
+	char junk[8192], tmp[160];
+	int fd;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+
+	/* zero-length, truncated, random bytes, a directory: each is
+	 * refused and the previous mapping keeps answering */
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	write_bytes(tmp, "", 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(store_cdb_check(s, 200, 1), -1);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
+	/* the same broken file is not reported twice */
+	ck_assert_int_eq(store_cdb_check(s, 300, 1), 0);
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 7919 % 251);
+	write_bytes(tmp, junk, sizeof(junk));
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(store_cdb_check(s, 400, 1), -1);
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
+	store_free(s);
+
+	/* truncated: a good file cut in half */
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 2048 + 10), 0);
+	close(fd);
+	s = store_new(0);
+	ck_assert_int_eq(store_cdb_use(s, path), -1);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	store_free(s);
+}
+END_TEST
+
+START_TEST(cdb_unknown_record_version_is_not_trusted)
+{
+	struct store *s = store_new(0);
+	struct store_hit hit;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "2 dane-only 99999999999 1");
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	store_free(s);
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "garbage");
+	s = store_new(0);
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(GET(s, "c.example", 100, &hit), STORE_MISS);
+	store_free(s);
+}
+END_TEST
+
+static int
+count_ok(const char *key, size_t key_len, enum record_status status,
+    const struct record *rec, void *arg)
+{
+	int *n = arg;
+
+	(void)key;
+	(void)key_len;
+	(void)rec;
+	if (status == RECORD_OK)
+		(*n)++;
+	return 0;
+}
+
+START_TEST(cdb_scan_visits_every_record)
+{
+	char err[256];
+	int n = 0;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	ck_assert_int_eq(store_cdb_scan(path, count_ok, &n, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(n, 3);
+	write_bytes(path, "short", 5);
+	ck_assert_int_eq(store_cdb_scan(path, count_ok, &n, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, path));
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("memory");
+
+	tcase_add_test(tc, fresh_then_stale);
+	tcase_add_test(tc, temp_is_never_stored);
+	tcase_add_test(tc, replace_updates_reply_and_expiry);
+	tcase_add_test(tc, bounded_lru_eviction);
+	tcase_add_test(tc, many_keys_stay_within_bound);
+	tcase_add_test(tc, zero_capacity_keeps_nothing);
+	tcase_add_test(tc, bad_keys_refused);
+	tcase_add_test(tc, expiry_clamping);
+	tcase_add_test(tc, stale_rule);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cdb");
+	tcase_add_checked_fixture(tc, cdb_setup, cdb_teardown);
+	tcase_add_test(tc, cdb_answers_behind_memory);
+	tcase_add_test(tc, cdb_replaced_file_is_noticed);
+	tcase_add_test(tc, cdb_broken_files_are_ignored);
+	tcase_add_test(tc, cdb_unknown_record_version_is_not_trusted);
+	tcase_add_test(tc, cdb_scan_visits_every_record);
+	suite_add_tcase(s, tc);
+	return s;
+}
