@@ -1,0 +1,470 @@
+/*
+ * warm: the cache warmer behind `danemap warm` (see warm.h). Wiring only:
+ * keys come from store_cdb_scan, journal_* and plain list files; answers
+ * from the same resolver and policy as the daemon; the file from cdbwrite.
+ *
+ * Order matters for "nothing is lost": the CDB lock is taken first (one
+ * warmer at a time), the journal is rotated before reading, and the
+ * rotated journal is removed only after the new CDB is in place and after
+ * every key the daemon wrote to it late was handed back to the live
+ * journal.
+ */
+#include "warm.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdbwrite.h"
+#include "journal.h"
+#include "mapkey.h"
+#include "record.h"
+#include "resolve.h"
+#include "store.h"
+
+enum { FROM_CDB = 1, FROM_JOURNAL = 2, FROM_LIST = 4 };
+
+struct warm;
+
+struct warm_key {
+	struct warm *run; /* set when its lookup starts */
+	char *key;
+	unsigned from;
+	bool has_old;
+	struct record old;
+	bool done;
+	struct policy_decision decision;
+};
+
+struct warm {
+	const struct config *cfg;
+	struct warm_key *keys;
+	size_t count, cap;
+	/* resolution */
+	struct event_base *base;
+	struct resolve_ctx *ctx;
+	size_t next, running, finished;
+	struct event *progress_ev;
+	FILE *progress;
+	struct timespec started;
+	struct warm_stats *stats;
+	/* journal handback */
+	struct journal *live;
+	time_t now;
+};
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int
+add_key(struct warm *w, const char *key, size_t len, unsigned from,
+    const struct record *old)
+{
+	struct warm_key *k;
+
+	if (w->count == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 1024;
+		struct warm_key *grown = realloc(w->keys, ncap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		w->keys = grown;
+		w->cap = ncap;
+	}
+	k = &w->keys[w->count];
+	memset(k, 0, sizeof(*k));
+	if ((k->key = strndup(key, len)) == NULL)
+		return -1;
+	k->from = from;
+	if (old != NULL) {
+		k->has_old = true;
+		k->old = *old;
+	}
+	w->count++;
+	return 0;
+}
+
+/* Only keys that parse back to themselves are looked up. */
+static bool
+lookup_key(const char *key, size_t len, struct mapkey *mk)
+{
+	return mapkey_parse(key, len, mk, NULL) == MAPKEY_LOOKUP &&
+	    strlen(mk->norm) == len && memcmp(mk->norm, key, len) == 0;
+}
+
+static int
+from_cdb(const char *key, size_t len, enum record_status status,
+    const struct record *rec, void *arg)
+{
+	struct warm *w = arg;
+	struct mapkey mk;
+
+	if (!lookup_key(key, len, &mk))
+		return 0;
+	return add_key(w, key, len, FROM_CDB,
+	    status == RECORD_OK && rec->reply != POLICY_REPLY_TEMP ? rec
+								    : NULL);
+}
+
+static int
+from_journal(const char *key, size_t len, void *arg)
+{
+	struct warm *w = arg;
+	struct mapkey mk;
+
+	if (!lookup_key(key, len, &mk))
+		return 0;
+	return add_key(w, key, len, FROM_JOURNAL, NULL);
+}
+
+static int
+read_rotated(const char *file, void *arg)
+{
+	return journal_read(file, from_journal, arg, NULL) == 0 ? 0 : -1;
+}
+
+/* A list holds keys as Postfix sends them; they are normalised here. */
+static int
+from_list(struct warm *w, const char *path, char *err, size_t err_size)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	char line[1100];
+	int rc = 0;
+
+	if (fp == NULL) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t len = strcspn(line, "\r\n");
+		struct mapkey mk;
+
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (mapkey_parse(line, len, &mk, NULL) != MAPKEY_LOOKUP) {
+			w->stats->invalid++;
+			continue;
+		}
+		if (add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL) != 0) {
+			snprintf(err, err_size, "out of memory");
+			rc = -1;
+			break;
+		}
+	}
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
+}
+
+static int
+key_compare(const void *a, const void *b)
+{
+	const struct warm_key *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+/* Sort, merge duplicates (keeping any previous record), count origins. */
+static void
+merge_keys(struct warm *w)
+{
+	size_t out = 0;
+
+	qsort(w->keys, w->count, sizeof(*w->keys), key_compare);
+	for (size_t i = 0; i < w->count; i++) {
+		if (out > 0 && strcmp(w->keys[out - 1].key, w->keys[i].key) == 0) {
+			struct warm_key *k = &w->keys[out - 1];
+
+			k->from |= w->keys[i].from;
+			if (!k->has_old && w->keys[i].has_old) {
+				k->has_old = true;
+				k->old = w->keys[i].old;
+			}
+			free(w->keys[i].key);
+			continue;
+		}
+		w->keys[out++] = w->keys[i];
+	}
+	w->count = out;
+	for (size_t i = 0; i < w->count; i++) {
+		w->stats->from_cdb += !!(w->keys[i].from & FROM_CDB);
+		w->stats->from_journal += !!(w->keys[i].from & FROM_JOURNAL);
+		w->stats->from_lists += !!(w->keys[i].from & FROM_LIST);
+	}
+	w->stats->keys = w->count;
+}
+
+static void start_more(struct warm *w);
+
+static void
+job_done(struct resolve_job *job, void *arg)
+{
+	struct warm_key *k = arg;
+	struct warm *w = k->run;
+
+	k->decision = *resolve_job_decision(job);
+	k->done = true;
+	resolve_job_free(job);
+	w->running--;
+	w->finished++;
+	start_more(w);
+	if (w->running == 0 && w->next == w->count)
+		event_base_loopbreak(w->base);
+}
+
+static void
+start_more(struct warm *w)
+{
+	while (w->next < w->count &&
+	    w->running < (size_t)w->cfg->warm_concurrency) {
+		struct warm_key *k = &w->keys[w->next++];
+		struct mapkey mk;
+		struct resolve_job *job;
+
+		if (!lookup_key(k->key, strlen(k->key), &mk)) {
+			w->finished++;
+			continue;
+		}
+		k->run = w;
+		job = resolve_start(w->ctx, &mk, 0, job_done, k);
+		if (job == NULL) {
+			/* counts as a transient failure: keep the old */
+			k->done = true;
+			k->decision.reply = POLICY_REPLY_TEMP;
+			k->decision.transient = true;
+			snprintf(k->decision.reason, sizeof(k->decision.reason),
+			    "cannot start a lookup");
+			w->finished++;
+			continue;
+		}
+		w->running++;
+	}
+}
+
+static void
+draw_progress(evutil_socket_t fd, short what, void *arg)
+{
+	struct warm *w = arg;
+
+	(void)fd;
+	(void)what;
+	fprintf(w->progress, "\rwarm: %zu/%zu done, %zu in flight, %.1f s ",
+	    w->finished, w->count, w->running, seconds_since(&w->started));
+	fflush(w->progress);
+}
+
+static int
+resolve_all(struct warm *w, char *err, size_t err_size)
+{
+	struct timeval tick = { 0, 250000 };
+
+	if ((w->base = event_base_new()) == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return -1;
+	}
+	if ((w->ctx = resolve_ctx_new(w->cfg, w->base, err, err_size)) == NULL)
+		return -1;
+	if (w->progress != NULL) {
+		w->progress_ev = event_new(w->base, -1, EV_PERSIST,
+		    draw_progress, w);
+		if (w->progress_ev != NULL)
+			event_add(w->progress_ev, &tick);
+	}
+	start_more(w);
+	if (w->running > 0)
+		event_base_dispatch(w->base);
+	if (w->progress != NULL) {
+		draw_progress(-1, 0, w);
+		fputc('\n', w->progress);
+	}
+	return 0;
+}
+
+/* Write every answer, or the previous record when the refresh failed
+ * transiently and that record is not stale yet. */
+static int
+write_cdb(struct warm *w, struct cdbwrite *cw, char *err, size_t err_size)
+{
+	struct warm_stats *st = w->stats;
+
+	for (size_t i = 0; i < w->count; i++) {
+		struct warm_key *k = &w->keys[i];
+		struct record rec;
+		char val[RECORD_MAX + 1];
+		int len;
+
+		if (!k->done)
+			continue;
+		switch (k->decision.reply) {
+		case POLICY_REPLY_DANE_ONLY:
+			st->dane_only++;
+			break;
+		case POLICY_REPLY_DANE:
+			st->dane++;
+			break;
+		case POLICY_REPLY_NOTFOUND:
+			st->notfound++;
+			break;
+		case POLICY_REPLY_TEMP:
+			st->temp++;
+			break;
+		}
+		if (k->decision.reply == POLICY_REPLY_TEMP) {
+			if (!k->has_old ||
+			    !store_stale_usable((time_t)k->old.expires,
+				k->decision.transient, w->now,
+				w->cfg->stale_ttl)) {
+				st->dropped++;
+				continue;
+			}
+			st->kept++;
+			rec = k->old;
+		} else {
+			rec.reply = k->decision.reply;
+			rec.expires = (int64_t)store_expiry(w->now,
+			    k->decision.ttl, w->cfg->min_ttl, w->cfg->max_ttl);
+			rec.stored = (int64_t)w->now;
+		}
+		if ((len = record_encode(&rec, val, sizeof(val))) < 0)
+			continue;
+		if (cdbwrite_add(cw, k->key, strlen(k->key), val, (size_t)len,
+			err, err_size) != 0)
+			return -1;
+	}
+	st->written = cdbwrite_count(cw);
+	return 0;
+}
+
+static int
+find_key(const struct warm *w, const char *key, size_t len)
+{
+	size_t lo = 0, hi = w->count;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(w->keys[mid].key, key, len);
+
+		if (c == 0 && w->keys[mid].key[len] != '\0')
+			c = 1;
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int
+hand_back(const char *key, size_t len, void *arg)
+{
+	struct warm *w = arg;
+
+	if (!find_key(w, key, len)) {
+		if (journal_append(w->live, key, len, w->now) == 0)
+			w->stats->handed_back++;
+	}
+	return 0;
+}
+
+static int
+hand_back_file(const char *file, void *arg)
+{
+	struct warm *w = arg;
+
+	if (journal_read(file, hand_back, w, NULL) == 0)
+		(void)unlink(file);
+	return 0;
+}
+
+int
+warm_run(const struct config *cfg, char *const *lists, size_t n,
+    FILE *progress, struct warm_stats *stats, char *err, size_t err_size)
+{
+	struct warm w = { .cfg = cfg, .progress = progress, .stats = stats };
+	struct cdbwrite *cw = NULL;
+	char journal[CONFIG_PATH_MAX + 16], rotated[CONFIG_PATH_MAX + 64];
+	struct timespec rotated_at, resolving;
+	int rc = -1, rotated_now;
+
+	memset(stats, 0, sizeof(*stats));
+	clock_gettime(CLOCK_MONOTONIC, &w.started);
+	w.now = time(NULL);
+	if (cfg->cache_file[0] == '\0') {
+		snprintf(err, err_size, "no cache_file configured");
+		return -1;
+	}
+	/* Lock first: a second warmer stops here, before any work. */
+	if ((cw = cdbwrite_open(cfg->cache_file, err, err_size)) == NULL)
+		return -1;
+
+	if (store_cdb_scan(cfg->cache_file, from_cdb, &w, err, err_size) != 0 &&
+	    errno != ENOENT) {
+		/* An unreadable old file is no reason to stop: its keys
+		 * come back through the journal. Say it in the summary. */
+		fprintf(stderr, "danemap: warm: ignoring %s\n", err);
+	}
+	snprintf(journal, sizeof(journal), "%s/journal", cfg->state_dir);
+	if ((rotated_now = journal_rotate(journal, w.now, rotated,
+		 sizeof(rotated))) < 0) {
+		snprintf(err, err_size, "cannot rotate %s: %s", journal,
+		    strerror(errno));
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &rotated_at);
+	if (journal_rotated_each(journal, read_rotated, &w) < 0 &&
+	    errno != ENOENT) {
+		snprintf(err, err_size, "cannot read %s: %s", cfg->state_dir,
+		    strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (from_list(&w, lists[i], err, err_size) != 0)
+			goto out;
+	merge_keys(&w);
+
+	clock_gettime(CLOCK_MONOTONIC, &resolving);
+	if (resolve_all(&w, err, err_size) != 0)
+		goto out;
+	stats->resolve_seconds = seconds_since(&resolving);
+	if (write_cdb(&w, cw, err, err_size) != 0)
+		goto out;
+	rc = cdbwrite_commit(cw, err, err_size);
+	cw = NULL;
+	if (rc != 0)
+		goto out; /* rotated journals stay for the next run */
+
+	/* The daemon notices the rotation within a second; give it two,
+	 * then return whatever it wrote late to the live journal. */
+	while (rotated_now == 1 && seconds_since(&rotated_at) < 2.0)
+		usleep(100000);
+	w.now = time(NULL);
+	if ((w.live = journal_open(journal)) != NULL) {
+		(void)journal_rotated_each(journal, hand_back_file, &w);
+		journal_close(w.live);
+	}
+out:
+	cdbwrite_abort(cw);
+	stats->seconds = seconds_since(&w.started);
+	if (w.progress_ev != NULL)
+		event_free(w.progress_ev);
+	resolve_ctx_free(w.ctx);
+	if (w.base != NULL)
+		event_base_free(w.base);
+	for (size_t i = 0; i < w.count; i++)
+		free(w.keys[i].key);
+	free(w.keys);
+	return rc;
+}
