@@ -1,0 +1,1115 @@
+/*
+ * danemapd: the socketmap daemon Postfix asks for a TLS policy
+ * (DESIGN.md §2, §7).
+ *
+ *   danemapd [-f] [-t] [-c FILE]
+ *
+ * One libevent loop, single-threaded; getdns runs on the same loop. Each
+ * connection keeps its requests in arrival order and answers them in that
+ * order, however the lookups finish. An answer comes from memory, then the
+ * CDB written by `danemap warm`, then a live walk (lib/resolve), which
+ * concurrent requests for one key share. Live answers are cached (never
+ * TEMP) and their keys appended to the journal for the warmer. A failed
+ * refresh may serve an expired answer, within stale_ttl, only after a
+ * transient failure (store_stale_usable).
+ *
+ * Hostile input never harms another client: a malformed request closes
+ * only its own connection; a wrong map name gets PERM; a bad key NOTFOUND.
+ *
+ * Ownership: a struct conn owns its requests; a struct lookup owns its
+ * resolve job and points at (does not own) the requests waiting on it; a
+ * request leaving (its connection closed) unlinks itself from the lookup,
+ * which goes on to fill the cache.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "journal.h"
+#include "log.h"
+#include "mapkey.h"
+#include "netstring.h"
+#include "policy.h"
+#include "resolve.h"
+#include "sockmap.h"
+#include "store.h"
+
+#define EXIT_USAGE 64
+#define EXIT_SOFTWARE 70
+#define EXIT_OSERR 71
+#define EXIT_CONFIG 78
+
+/* A whole request netstring: "10000:" + payload + ",". */
+#define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
+#define REPLY_MAX (POLICY_REASON_MAX + 32)
+#define KEY_LOG_MAX 300
+
+struct server;
+struct lookup;
+
+struct request {
+	struct conn *conn;
+	struct request *next;  /* the connection's queue, in order */
+	struct lookup *lookup; /* while waiting on one */
+	struct request *lnext; /* the lookup's waiters */
+	bool done;
+	char reply[REPLY_MAX];
+	size_t reply_len;
+	char key_log[KEY_LOG_MAX];
+	struct timespec started;
+};
+
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev;
+	struct conn *prev, *next;
+	struct request *head, *tail;
+	size_t pending;
+	struct timespec active; /* last request bytes read or reply queued */
+	bool closing; /* close once the queued replies are written */
+};
+
+struct lookup {
+	struct server *srv;
+	struct lookup *next; /* running or queued list */
+	struct mapkey key;
+	struct resolve_job *job; /* NULL while queued */
+	struct resolve_ctx *ctx; /* the context it runs on */
+	struct request *waiters;
+	bool has_stale;
+	struct store_hit stale;
+	struct event *queue_timer; /* while queued */
+};
+
+struct retired_ctx {
+	struct resolve_ctx *ctx;
+	struct retired_ctx *next;
+};
+
+struct listener {
+	struct evconnlistener *ev;
+	char unix_path[108]; /* to unlink at exit; "" if none */
+};
+
+struct server {
+	struct config cfg;
+	const char *config_path;
+	struct event_base *base;
+	struct resolve_ctx *resolver;
+	struct retired_ctx *retired;
+	struct store *store;
+	struct journal *journal;
+	bool journal_warned;
+	struct listener listeners[CONFIG_MAX_LISTEN];
+	size_t listener_count;
+	struct conn *conns;
+	size_t conn_count;
+	struct lookup *running, *queued, *queued_tail;
+	size_t running_count;
+	struct event *sig_hup, *sig_term, *sig_int, *tick, *hard_stop;
+	bool stopping;
+	time_t refused_logged;
+};
+
+static void conn_free(struct conn *c);
+static void lookup_start(struct server *srv, struct lookup *lk);
+
+/* ------------------------------------------------------------ replies */
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Write whatever is done at the head of the queue, in order. */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	while (c->head != NULL && c->head->done) {
+		struct request *r = c->head;
+
+		evbuffer_add(out, r->reply, r->reply_len);
+		clock_gettime(CLOCK_MONOTONIC, &c->active);
+		c->head = r->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->pending--;
+		free(r);
+	}
+	if (c->head == NULL && (c->closing || c->srv->stopping)) {
+		if (evbuffer_get_length(out) == 0)
+			conn_free(c);
+		else
+			c->closing = true; /* conn_write_cb closes it */
+	}
+}
+
+/* Answer r with a policy decision (the same bytes `danemap query` prints
+ * as its first line, netstring-framed) and log it. */
+static void
+request_answer(struct request *r, const struct policy_decision *d,
+    const char *source)
+{
+	char payload[REPLY_MAX];
+	int n = policy_reply_format(d, payload, sizeof(payload));
+	long len;
+
+	if (n < 0) /* cannot happen: reasons are bounded */
+		n = snprintf(payload, sizeof(payload), "TEMP internal error");
+	len = netstring_encode(r->reply, sizeof(r->reply), payload, (size_t)n);
+	r->reply_len = len > 0 ? (size_t)len : 0;
+	r->done = true;
+	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s\" source=%s ms=%.1f%s%s",
+	    r->key_log, payload, source, ms_since(&r->started),
+	    d->reason[0] != '\0' ? " reason=" : "", d->reason);
+	conn_flush(r->conn);
+}
+
+static void
+request_answer_status(struct request *r, enum sockmap_status st,
+    const char *text, const char *source)
+{
+	long len = sockmap_format_reply(r->reply, sizeof(r->reply), st, text);
+
+	r->reply_len = len > 0 ? (size_t)len : 0;
+	r->done = true;
+	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s %s\" source=%s ms=%.1f",
+	    r->key_log, sockmap_status_word(st), text != NULL ? text : "",
+	    source, ms_since(&r->started));
+	conn_flush(r->conn);
+}
+
+static void
+answer_from_hit(struct request *r, const struct store_hit *hit,
+    const char *source)
+{
+	struct policy_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.reply = hit->reply;
+	request_answer(r, &d, source);
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static void
+lookup_unlink(struct lookup **list, struct lookup *lk)
+{
+	for (struct lookup **pp = list; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == lk) {
+			*pp = lk->next;
+			return;
+		}
+}
+
+static void
+lookup_free(struct lookup *lk)
+{
+	if (lk->queue_timer != NULL)
+		event_free(lk->queue_timer);
+	resolve_job_free(lk->job);
+	free(lk);
+}
+
+static void
+retired_reap(struct server *srv)
+{
+	for (struct retired_ctx **pp = &srv->retired; *pp != NULL;) {
+		struct retired_ctx *r = *pp;
+		bool busy = false;
+
+		for (struct lookup *lk = srv->running; lk != NULL; lk = lk->next)
+			busy = busy || lk->ctx == r->ctx;
+		if (busy) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		resolve_ctx_free(r->ctx);
+		free(r);
+	}
+}
+
+static void maybe_finish_stop(struct server *srv);
+
+static void
+start_queued(struct server *srv)
+{
+	while (srv->queued != NULL &&
+	    srv->running_count < srv->cfg.max_lookups) {
+		struct lookup *lk = srv->queued;
+
+		srv->queued = lk->next;
+		if (srv->queued == NULL)
+			srv->queued_tail = NULL;
+		event_free(lk->queue_timer);
+		lk->queue_timer = NULL;
+		lookup_start(srv, lk);
+	}
+}
+
+static void
+lookup_done(struct resolve_job *job, void *arg)
+{
+	struct lookup *lk = arg;
+	struct server *srv = lk->srv;
+	const struct policy_decision *d = resolve_job_decision(job);
+	time_t now = time(NULL);
+	const char *source = "live";
+
+	lookup_unlink(&srv->running, lk);
+	srv->running_count--;
+	if (d->reply != POLICY_REPLY_TEMP) {
+		(void)store_put(srv->store, lk->key.norm, strlen(lk->key.norm),
+		    d->reply,
+		    store_expiry(now, d->ttl, srv->cfg.min_ttl,
+			srv->cfg.max_ttl));
+		if (journal_append(srv->journal, lk->key.norm,
+			strlen(lk->key.norm), now) != 0 &&
+		    !srv->journal_warned) {
+			srv->journal_warned = true;
+			log_msg(LOG_LEVEL_WARNING,
+			    "cannot append to the journal in %s: %s (the "
+			    "warmer will not learn live keys; logged once)",
+			    srv->cfg.state_dir, strerror(errno));
+		}
+	}
+	while (lk->waiters != NULL) {
+		struct request *r = lk->waiters;
+
+		lk->waiters = r->lnext;
+		r->lookup = NULL;
+		if (d->reply == POLICY_REPLY_TEMP && lk->has_stale &&
+		    store_stale_usable(lk->stale.expires, d->transient, now,
+			srv->cfg.stale_ttl)) {
+			log_msg(LOG_LEVEL_NOTICE,
+			    "key=%s refresh failed (%s): serving the expired "
+			    "answer",
+			    r->key_log, d->reason);
+			answer_from_hit(r, &lk->stale, "stale");
+		} else
+			request_answer(r, d, source);
+		source = "shared";
+	}
+	lookup_free(lk);
+	start_queued(srv);
+	retired_reap(srv);
+	maybe_finish_stop(srv);
+}
+
+static void
+lookup_start(struct server *srv, struct lookup *lk)
+{
+	lk->ctx = srv->resolver;
+	lk->job = resolve_start(lk->ctx, &lk->key, 0, lookup_done, lk);
+	if (lk->job == NULL) {
+		struct policy_decision d;
+
+		memset(&d, 0, sizeof(d));
+		d.reply = POLICY_REPLY_TEMP;
+		snprintf(d.reason, sizeof(d.reason), "cannot start a lookup");
+		while (lk->waiters != NULL) {
+			struct request *r = lk->waiters;
+
+			lk->waiters = r->lnext;
+			r->lookup = NULL;
+			request_answer(r, &d, "live");
+		}
+		lookup_free(lk);
+		return;
+	}
+	lk->next = srv->running;
+	srv->running = lk;
+	srv->running_count++;
+}
+
+/* A lookup that waited in the queue past the deadline: answer TEMP rather
+ * than run into Postfix's own timeout. */
+static void
+lookup_queue_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup *lk = arg;
+	struct server *srv = lk->srv;
+	struct policy_decision d;
+	struct lookup *prev = NULL;
+
+	(void)fd;
+	(void)what;
+	for (struct lookup *q = srv->queued; q != NULL; prev = q, q = q->next)
+		if (q == lk) {
+			if (prev != NULL)
+				prev->next = lk->next;
+			else
+				srv->queued = lk->next;
+			if (srv->queued_tail == lk)
+				srv->queued_tail = prev;
+			break;
+		}
+	memset(&d, 0, sizeof(d));
+	d.reply = POLICY_REPLY_TEMP;
+	d.transient = true;
+	snprintf(d.reason, sizeof(d.reason),
+	    "server busy: %u lookups already running", srv->cfg.max_lookups);
+	while (lk->waiters != NULL) {
+		struct request *r = lk->waiters;
+
+		lk->waiters = r->lnext;
+		r->lookup = NULL;
+		request_answer(r, &d, "queue");
+	}
+	lookup_free(lk);
+}
+
+static struct lookup *
+lookup_find(struct lookup *list, const char *norm)
+{
+	for (; list != NULL; list = list->next)
+		if (strcmp(list->key.norm, norm) == 0)
+			return list;
+	return NULL;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void
+handle_request(struct conn *c, const char *payload, size_t len)
+{
+	struct server *srv = c->srv;
+	struct request *r = calloc(1, sizeof(*r));
+	const char *map, *key, *why = NULL;
+	size_t map_len, key_len;
+	struct mapkey mk;
+	struct store_hit hit;
+	enum store_result sr;
+	struct lookup *lk;
+
+	if (r == NULL) {
+		log_msg(LOG_LEVEL_ERR, "out of memory: closing a connection");
+		c->closing = true;
+		return;
+	}
+	r->conn = c;
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	if (c->tail != NULL)
+		c->tail->next = r;
+	else
+		c->head = r;
+	c->tail = r;
+	c->pending++;
+
+	/* sockmap_parse_request succeeded in conn_read: payload has a
+	 * non-empty map name and a space. */
+	(void)sockmap_parse_request(payload, len, &map, &map_len, &key,
+	    &key_len);
+	log_sanitize(r->key_log, sizeof(r->key_log), key, key_len, 255);
+	if (map_len != strlen(srv->cfg.map_name) ||
+	    memcmp(map, srv->cfg.map_name, map_len) != 0) {
+		char name[80];
+
+		log_msg(LOG_LEVEL_WARNING,
+		    "unknown map name \"%s\" (this daemon serves \"%s\")",
+		    log_sanitize(name, sizeof(name), map, map_len, 60),
+		    srv->cfg.map_name);
+		request_answer_status(r, SOCKMAP_PERM, "unknown map name",
+		    "request");
+		return;
+	}
+	switch (mapkey_parse(key, key_len, &mk, &why)) {
+	case MAPKEY_SKIP:
+		request_answer_status(r, SOCKMAP_NOTFOUND, NULL, "key");
+		return;
+	case MAPKEY_INVALID:
+		log_msg(LOG_LEVEL_WARNING, "key=%s invalid: %s", r->key_log,
+		    why);
+		request_answer_status(r, SOCKMAP_NOTFOUND, NULL, "key");
+		return;
+	case MAPKEY_LOOKUP:
+		break;
+	}
+	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
+	if (sr == STORE_FRESH) {
+		answer_from_hit(r,
+		    &hit, hit.source == STORE_SOURCE_CDB ? "cdb" : "cache");
+		return;
+	}
+	if ((lk = lookup_find(srv->running, mk.norm)) == NULL)
+		lk = lookup_find(srv->queued, mk.norm);
+	if (lk == NULL) {
+		struct timeval wait = {
+			srv->cfg.lookup_deadline_ms / 1000,
+			(srv->cfg.lookup_deadline_ms % 1000) * 1000,
+		};
+
+		if ((lk = calloc(1, sizeof(*lk))) == NULL) {
+			struct policy_decision d = { .reply = POLICY_REPLY_TEMP };
+
+			snprintf(d.reason, sizeof(d.reason), "out of memory");
+			request_answer(r, &d, "live");
+			return;
+		}
+		lk->srv = srv;
+		lk->key = mk;
+		if (sr == STORE_STALE) {
+			lk->has_stale = true;
+			lk->stale = hit;
+		}
+		r->lookup = lk;
+		lk->waiters = r;
+		if (srv->running_count < srv->cfg.max_lookups) {
+			lookup_start(srv, lk);
+			return;
+		}
+		lk->queue_timer = evtimer_new(srv->base, lookup_queue_expired,
+		    lk);
+		if (lk->queue_timer != NULL)
+			evtimer_add(lk->queue_timer, &wait);
+		if (srv->queued_tail != NULL)
+			srv->queued_tail->next = lk;
+		else
+			srv->queued = lk;
+		srv->queued_tail = lk;
+		return;
+	}
+	r->lookup = lk;
+	r->lnext = lk->waiters;
+	lk->waiters = r;
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void
+conn_free(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	while (c->head != NULL) {
+		struct request *r = c->head;
+
+		c->head = r->next;
+		if (r->lookup != NULL) { /* leave its lookup running */
+			for (struct request **pp = &r->lookup->waiters;
+			    *pp != NULL; pp = &(*pp)->lnext)
+				if (*pp == r) {
+					*pp = r->lnext;
+					break;
+				}
+		}
+		free(r);
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	srv->conn_count--;
+	bufferevent_free(c->bev);
+	free(c);
+	maybe_finish_stop(srv);
+}
+
+static void
+conn_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->closing) {
+		size_t avail = evbuffer_get_length(in);
+		size_t take = avail < REQUEST_MAX ? avail : REQUEST_MAX;
+		const char *buf, *payload, *map, *key;
+		size_t plen, used, map_len, key_len;
+		enum netstring_status st;
+		bool no_key = false;
+
+		if (avail == 0)
+			break;
+		buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
+		st = netstring_decode(buf, take, SOCKMAP_MAX_QUERY, &payload,
+		    &plen, &used);
+		if (st == NETSTRING_NEED_MORE)
+			break;
+		if (st == NETSTRING_DONE)
+			no_key = sockmap_parse_request(payload, plen, &map,
+				     &map_len, &key, &key_len) != 0;
+		if (st != NETSTRING_DONE || no_key) {
+			char sample[80];
+
+			log_msg(LOG_LEVEL_WARNING,
+			    "malformed request (%s): \"%s\": closing the "
+			    "connection",
+			    no_key ? "no \"map key\" in the payload"
+				   : netstring_status_text(st),
+			    log_sanitize(sample, sizeof(sample), buf, take,
+				40));
+			c->closing = true;
+			bufferevent_disable(bev, EV_READ);
+			conn_flush(c);
+			return;
+		}
+		handle_request(c, payload, plen);
+		evbuffer_drain(in, used);
+		if (c->closing) {
+			conn_flush(c);
+			return;
+		}
+	}
+}
+
+static void
+conn_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->closing && c->head == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void
+conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	/* Waiting on DNS is not idleness, and idleness starts at the last
+	 * reply, not at the last read: the read timer may fire in the same
+	 * loop pass as the next request arrives. Keep reading then. */
+	if ((what & BEV_EVENT_TIMEOUT) &&
+	    (c->pending > 0 ||
+		ms_since(&c->active) < (double)c->srv->cfg.idle_timeout_ms)) {
+		bufferevent_enable(bev, EV_READ);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_msg(LOG_LEVEL_DEBUG, "idle connection closed");
+	conn_free(c);
+}
+
+static void
+accept_conn(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+	struct timeval idle = {
+		srv->cfg.idle_timeout_ms / 1000,
+		(srv->cfg.idle_timeout_ms % 1000) * 1000,
+	};
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (srv->stopping || srv->conn_count >= srv->cfg.max_connections) {
+		time_t now = time(NULL);
+
+		if (now - srv->refused_logged >= 10) {
+			srv->refused_logged = now;
+			log_msg(LOG_LEVEL_WARNING,
+			    "%s: refusing connections (max_connections %u; "
+			    "logged at most every 10 s)",
+			    srv->stopping ? "stopping" : "too many clients",
+			    srv->cfg.max_connections);
+		}
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(srv->base, fd,
+		 BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(c);
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = srv;
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	srv->conn_count++;
+	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* Never buffer more than one whole request ahead of parsing it. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, REQUEST_MAX * 2);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ------------------------------------------------------------ listeners */
+
+/* systemd socket activation: LISTEN_PID is us, LISTEN_FDS sockets from 3. */
+static int
+activated_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	long n;
+
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid())
+		return 0;
+	n = atol(fds);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return n > 0 && n <= CONFIG_MAX_LISTEN ? (int)n : 0;
+}
+
+static int
+bind_unix(const struct config *cfg, const char *path, char *err,
+    size_t err_size)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	/* Replace a stale socket, never any other kind of file. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, err_size, "%s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+	    chmod(path, cfg->socket_mode) != 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (cfg->socket_group[0] != '\0') {
+		struct group *gr = getgrnam(cfg->socket_group);
+
+		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			snprintf(err, err_size, "%s: cannot give it to group %s",
+			    path, cfg->socket_group);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static int
+bind_inet(const struct config_listen *l, char *err, size_t err_size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(l->address, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)l->port);
+		inet_pton(AF_INET6, l->address, &s6->sin6_addr);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)l->port);
+		inet_pton(AF_INET, l->address, &s4->sin_addr);
+		len = sizeof(*s4);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		snprintf(err, err_size, "inet:%s:%u: %s", l->address, l->port,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+add_listener(struct server *srv, int fd, const char *unix_path, char *err,
+    size_t err_size)
+{
+	struct listener *l = &srv->listeners[srv->listener_count];
+
+	evutil_make_socket_nonblocking(fd);
+	l->ev = evconnlistener_new(srv->base, accept_conn, srv,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024, fd);
+	if (l->ev == NULL) {
+		snprintf(err, err_size, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(l->unix_path, sizeof(l->unix_path), "%s",
+	    unix_path != NULL ? unix_path : "");
+	srv->listener_count++;
+	return 0;
+}
+
+static int
+open_listeners(struct server *srv, char *err, size_t err_size)
+{
+	int n = activated_fds();
+
+	if (n > 0) {
+		for (int i = 0; i < n; i++)
+			if (add_listener(srv, 3 + i, NULL, err, err_size) != 0)
+				return -1;
+		log_msg(LOG_LEVEL_INFO, "using %d socket(s) from systemd", n);
+		return 0;
+	}
+	for (size_t i = 0; i < srv->cfg.listen_count; i++) {
+		const struct config_listen *l = &srv->cfg.listen[i];
+		int fd = l->kind == CONFIG_LISTEN_UNIX
+		    ? bind_unix(&srv->cfg, l->path, err, err_size)
+		    : bind_inet(l, err, err_size);
+
+		if (fd < 0 ||
+		    add_listener(srv, fd,
+			l->kind == CONFIG_LISTEN_UNIX ? l->path : NULL, err,
+			err_size) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+close_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->listener_count; i++) {
+		evconnlistener_free(srv->listeners[i].ev);
+		if (srv->listeners[i].unix_path[0] != '\0')
+			(void)unlink(srv->listeners[i].unix_path);
+	}
+	srv->listener_count = 0;
+}
+
+static int
+drop_privileges(const struct config *cfg, char *err, size_t err_size)
+{
+	struct passwd *pw;
+
+	if (cfg->user[0] == '\0') {
+		if (geteuid() == 0)
+			log_msg(LOG_LEVEL_WARNING,
+			    "running as root: set user = NAME in the "
+			    "configuration");
+		return 0;
+	}
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		snprintf(err, err_size, "unknown user %s", cfg->user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, err_size, "cannot become %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static bool
+resolver_config_changed(const struct config *a, const struct config *b)
+{
+	return a->resolution != b->resolution ||
+	    a->upstream_count != b->upstream_count ||
+	    memcmp(a->upstream, b->upstream, sizeof(a->upstream)) != 0 ||
+	    strcmp(a->trust_anchor_file, b->trust_anchor_file) != 0 ||
+	    a->query_timeout_ms != b->query_timeout_ms ||
+	    a->lookup_deadline_ms != b->lookup_deadline_ms ||
+	    a->max_cname_depth != b->max_cname_depth ||
+	    strcmp(a->state_dir, b->state_dir) != 0;
+}
+
+static void
+reload(struct server *srv)
+{
+	struct config next;
+	char err[1024];
+
+	if (config_load(&next, srv->config_path, err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERR, "reload rejected, keeping the running "
+				       "configuration: %s",
+		    err);
+		return;
+	}
+	if (resolver_config_changed(&srv->cfg, &next)) {
+		struct resolve_ctx *ctx = resolve_ctx_new(&next, srv->base, err,
+		    sizeof(err));
+		struct retired_ctx *r;
+
+		if (ctx == NULL) {
+			log_msg(LOG_LEVEL_ERR,
+			    "reload rejected, keeping the running "
+			    "configuration: %s",
+			    err);
+			return;
+		}
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			resolve_ctx_free(ctx);
+			log_msg(LOG_LEVEL_ERR, "reload: out of memory");
+			return;
+		}
+		/* running lookups finish on the old context */
+		r->ctx = srv->resolver;
+		r->next = srv->retired;
+		srv->retired = r;
+		srv->resolver = ctx;
+	}
+	if (next.listen_count != srv->cfg.listen_count ||
+	    memcmp(next.listen, srv->cfg.listen, sizeof(next.listen)) != 0 ||
+	    strcmp(next.user, srv->cfg.user) != 0 ||
+	    next.cache_entries != srv->cfg.cache_entries)
+		log_msg(LOG_LEVEL_NOTICE,
+		    "listen, user and cache_entries take effect at restart");
+	next.listen_count = srv->cfg.listen_count;
+	memcpy(next.listen, srv->cfg.listen, sizeof(next.listen));
+	srv->cfg = next;
+	log_set_level((enum log_level)srv->cfg.log_level);
+	(void)store_cdb_use(srv->store, srv->cfg.cache_file);
+	retired_reap(srv);
+	log_msg(LOG_LEVEL_NOTICE, "configuration reloaded from %s",
+	    srv->config_path);
+}
+
+static void
+maybe_finish_stop(struct server *srv)
+{
+	if (srv->stopping && srv->conn_count == 0 && srv->running == NULL &&
+	    srv->queued == NULL)
+		event_base_loopbreak(srv->base);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval grace;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload(srv);
+		return;
+	}
+	if (srv->stopping)
+		return;
+	log_msg(LOG_LEVEL_NOTICE, "stopping: answering %zu connection(s) "
+				  "in flight",
+	    srv->conn_count);
+	srv->stopping = true;
+	close_listeners(srv);
+	/* idle connections go now; busy ones after their replies */
+	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->head == NULL)
+			conn_free(c);
+	}
+	grace.tv_sec = srv->cfg.lookup_deadline_ms / 1000 + 2;
+	grace.tv_usec = 0;
+	evtimer_add(srv->hard_stop, &grace);
+	maybe_finish_stop(srv);
+}
+
+static void
+on_hard_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_msg(LOG_LEVEL_WARNING, "stopping now: requests still open");
+	event_base_loopbreak(srv->base);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	(void)store_cdb_check(srv->store, time(NULL), 0);
+}
+
+/* ------------------------------------------------------------ main */
+
+static const char usage_text[] =
+    "usage: danemapd [-f] [-t] [-c FILE]\n"
+    "  -c FILE  configuration file (default " CONFIG_DEFAULT_FILE ")\n"
+    "  -f       log to stderr instead of syslog\n"
+    "  -t       check the configuration and exit\n"
+    "  -h       show this help\n"
+    "  -V       show the version\n";
+
+static void
+server_free(struct server *srv)
+{
+	close_listeners(srv);
+	while (srv->conns != NULL)
+		conn_free(srv->conns);
+	while (srv->queued != NULL) {
+		struct lookup *lk = srv->queued;
+
+		srv->queued = lk->next;
+		lookup_free(lk);
+	}
+	while (srv->running != NULL) {
+		struct lookup *lk = srv->running;
+
+		srv->running = lk->next;
+		lookup_free(lk); /* cancels its job */
+	}
+	while (srv->retired != NULL) {
+		struct retired_ctx *r = srv->retired;
+
+		srv->retired = r->next;
+		resolve_ctx_free(r->ctx);
+		free(r);
+	}
+	resolve_ctx_free(srv->resolver);
+	store_free(srv->store);
+	journal_close(srv->journal);
+	if (srv->sig_hup != NULL)
+		event_free(srv->sig_hup);
+	if (srv->sig_term != NULL)
+		event_free(srv->sig_term);
+	if (srv->sig_int != NULL)
+		event_free(srv->sig_int);
+	if (srv->tick != NULL)
+		event_free(srv->tick);
+	if (srv->hard_stop != NULL)
+		event_free(srv->hard_stop);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct server srv;
+	struct timeval second = { 1, 0 };
+	char err[1024], journal[CONFIG_PATH_MAX + 16];
+	int opt, foreground = 0, check_only = 0, status = EXIT_SOFTWARE;
+
+	srv.config_path = CONFIG_DEFAULT_FILE;
+	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
+		switch (opt) {
+		case 'c':
+			srv.config_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("danemapd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	log_open("danemapd", 1, 0);
+	if (config_load(&srv.cfg, srv.config_path, err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err);
+		return EXIT_CONFIG;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", srv.config_path);
+		return 0;
+	}
+	log_open("danemapd", foreground, srv.cfg.syslog_facility);
+	log_set_level((enum log_level)srv.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((srv.base = event_base_new()) == NULL ||
+	    (srv.store = store_new(srv.cfg.cache_entries)) == NULL) {
+		log_msg(LOG_LEVEL_ERR, "out of memory");
+		goto out;
+	}
+	if (open_listeners(&srv, err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err);
+		status = EXIT_OSERR;
+		goto out;
+	}
+	if (drop_privileges(&srv.cfg, err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err);
+		status = EXIT_CONFIG;
+		goto out;
+	}
+	/* After dropping privileges: files are opened as the daemon user. */
+	if ((srv.resolver = resolve_ctx_new(&srv.cfg, srv.base, err,
+		 sizeof(err))) == NULL) {
+		log_msg(LOG_LEVEL_ERR, "%s", err);
+		status = EXIT_CONFIG;
+		goto out;
+	}
+	snprintf(journal, sizeof(journal), "%s/journal", srv.cfg.state_dir);
+	srv.journal = journal_open(journal);
+	(void)store_cdb_use(srv.store, srv.cfg.cache_file);
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, on_signal, &srv);
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, &srv);
+	srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, &srv);
+	srv.hard_stop = evtimer_new(srv.base, on_hard_stop, &srv);
+	if (srv.journal == NULL || srv.sig_hup == NULL || srv.sig_term == NULL ||
+	    srv.sig_int == NULL || srv.tick == NULL || srv.hard_stop == NULL ||
+	    event_add(srv.sig_hup, NULL) != 0 ||
+	    event_add(srv.sig_term, NULL) != 0 ||
+	    event_add(srv.sig_int, NULL) != 0 ||
+	    event_add(srv.tick, &second) != 0) {
+		log_msg(LOG_LEVEL_ERR, "cannot set up events");
+		goto out;
+	}
+	log_msg(LOG_LEVEL_NOTICE, "ready: %zu listener(s), map \"%s\", %s "
+				  "resolution",
+	    srv.listener_count, srv.cfg.map_name,
+	    srv.cfg.resolution == CONFIG_RESOLUTION_STUB ? "stub"
+							 : "recursive");
+	event_base_dispatch(srv.base);
+	log_msg(LOG_LEVEL_NOTICE, "stopped");
+	status = 0;
+out:
+	server_free(&srv);
+	log_close();
+	return status;
+}
