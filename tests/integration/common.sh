@@ -1,0 +1,78 @@
+# common.sh: sourced by the integration tests. Finds the tree, re-runs the
+# test inside a private network namespace (tests/testbed/netns.sh) so no
+# packet can leave loopback, and offers pass/fail bookkeeping that ends
+# with the line "N passed, M failed".
+#
+# Environment: top_srcdir / top_builddir (set by `make check`),
+# DANEMAP_WRAPPER (e.g. valgrind ...) prefixed to every danemap program.
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+export top_srcdir top_builddir
+
+if [ -z "${DANEMAP_NETNS:-}" ]; then
+	exec "$top_srcdir/tests/testbed/netns.sh" "$0" "$@"
+fi
+
+TESTBED="$top_srcdir/tests/testbed/testbed.sh"
+CASES="$top_srcdir/tests/testbed/cases.txt"
+DANEMAP="${DANEMAP_WRAPPER:-} $top_builddir/daemon/danemap"
+DANEMAPD="${DANEMAP_WRAPPER:-} $top_builddir/daemon/danemapd"
+
+# A wrapper such as valgrind makes every program tens of times slower:
+# timeouts in the configurations the tests write are multiplied by
+# TIME_SCALE, and the load test is made smaller (see daemon.sh).
+if [ -n "${DANEMAP_WRAPPER:-}" ]; then
+	TIME_SCALE=${DANEMAP_TIME_SCALE:-6}
+else
+	TIME_SCALE=${DANEMAP_TIME_SCALE:-1}
+fi
+
+# scale_conf SRC DST [QUERY_MS DEADLINE_MS]: copy a configuration with its
+# query_timeout and lookup_deadline (or the given ones) times TIME_SCALE.
+scale_conf() {
+	q=${3:-$(sed -n 's/^query_timeout *= *//p' "$1")}
+	d=${4:-$(sed -n 's/^lookup_deadline *= *//p' "$1")}
+	sed -e "s/^query_timeout.*/query_timeout = $((q * TIME_SCALE))/" \
+		-e "s/^lookup_deadline.*/lookup_deadline = $((d * TIME_SCALE))/" \
+		"$1" >"$2"
+}
+
+passed=0
+failed=0
+
+pass() {
+	passed=$((passed + 1))
+	echo "PASS: $*"
+}
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $*"
+}
+
+# finish: the closing line, and the exit status for automake's harness.
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+# testbed_port: 53 inside our own namespace, else a free-ish high port
+# derived from the pid so parallel runs do not collide.
+testbed_port() {
+	if [ "${DANEMAP_NETNS:-0}" = 1 ]; then
+		echo 53
+	else
+		echo $((20000 + $$ % 20000))
+	fi
+}
+
+# expect_reply EXPECTED ACTUAL: the manifest's convention: "NOTFOUND"
+# means exactly "NOTFOUND " (with its space), "TEMP" means "TEMP <reason>".
+reply_matches() {
+	case "$1" in
+	NOTFOUND) [ "$2" = "NOTFOUND " ] ;;
+	TEMP) case "$2" in "TEMP "?*) true ;; *) false ;; esac ;;
+	*) [ "$1" = "$2" ] ;;
+	esac
+}

@@ -1,0 +1,234 @@
+#!/bin/sh
+# daemon.sh: the real danemapd over real sockets, against the signed test
+# bed (through the fault proxy, which slows one domain down):
+#  - every case of cases.txt: Postfix's own `postmap -q` through
+#    socketmap:unix: gives the same answer as `danemap query`; some also
+#    through socketmap:inet:;
+#  - hostile and broken input, each with its defined outcome, and the
+#    daemon still answers afterwards;
+#  - 200 clients at once, cached, uncached and slow keys: every answer
+#    right, slow keys do not hold up fast ones;
+#  - SIGHUP with a good and a bad configuration; SIGTERM with requests in
+#    flight: they are answered and the daemon exits 0.
+. "$(dirname "$0")/common.sh"
+
+POSTMAP=${POSTMAP:-/usr/sbin/postmap}
+if [ ! -x "$POSTMAP" ]; then
+	echo "SKIP: postmap not found"
+	exit 77
+fi
+
+dir=$(mktemp -d /tmp/danemap-daemon.XXXXXX)
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	"$TESTBED" stop "$dir" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+port=$(testbed_port)
+"$TESTBED" start "$dir" 127.0.0.1 "$port" || {
+	fail "test bed did not start"
+	finish
+	exit 1
+}
+. "$dir/env"
+fport=$((port + 1))
+iport=$((port + 2))
+if ! "$TESTBED" fault "$dir" slow "$fport" --rule mixed.test/MX=slow:2500 >/dev/null; then
+	fail "fault proxy did not start"
+	finish
+	exit 1
+fi
+sock="$dir/danemapd.sock"
+conf="$dir/danemapd.conf"
+sed -e 's/^log_level.*/log_level = info/' "$dir/danemap-slow.conf" >"$dir/base.conf"
+scale_conf "$dir/base.conf" "$conf" 4000 8000
+{
+	echo "listen = unix:$sock"
+	echo "listen = inet:127.0.0.1:$iport"
+	echo "idle_timeout = 1500"
+} >>"$conf"
+mkdir -p "$dir/pf"
+echo "compatibility_level = 3.7" >"$dir/pf/main.cf"
+
+start_daemon() {
+	$DANEMAPD -f -c "$conf" 2>>"$dir/danemapd.log" &
+	dpid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$sock" ]
+}
+
+# postmap_answer KEY TABLE: the reply as danemap query prints it, from
+# what postmap says (exit 0 + value / exit 1 silent / exit 1 + error).
+postmap_answer() {
+	out=$("$POSTMAP" -c "$dir/pf" -q "$1" "$2" 2>"$dir/postmap.err")
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "OK $out"
+	elif grep -q 'temporary error: ' "$dir/postmap.err"; then
+		echo "TEMP $(sed -n 's/.*temporary error: //p' "$dir/postmap.err")"
+	elif grep -q 'permanent error: ' "$dir/postmap.err"; then
+		echo "PERM $(sed -n 's/.*permanent error: //p' "$dir/postmap.err")"
+	elif [ ! -s "$dir/postmap.err" ]; then
+		echo "NOTFOUND "
+	else
+		echo "ERROR $(head -n 1 "$dir/postmap.err")"
+	fi
+}
+
+# relay LABEL FILE: count the PASS/FAIL lines a helper printed
+relay() {
+	if ! grep -q '^PASS\|^FAIL' "$2"; then
+		fail "$1: client did not run"
+		sed 's/^/    /' "$2"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		PASS:*) pass "$1: ${line#PASS: }" ;;
+		FAIL:*) fail "$1: ${line#FAIL: }" ;;
+		esac
+	done <"$2"
+}
+
+if ! start_daemon; then
+	fail "danemapd did not start"
+	cat "$dir/danemapd.log"
+	finish
+	exit 1
+fi
+
+# ---------------------------------------------------------------- postmap
+tab=$(printf '\t')
+n=0
+while IFS="$tab" read -r key expected status desc; do
+	case "$key" in '' | '#'*) continue ;; esac
+	want=$($DANEMAP -c "$conf" query "$key" 2>/dev/null | head -n 1)
+	got=$(postmap_answer "$key" "socketmap:unix:$sock:tlspolicy")
+	if [ "$got" = "$want" ] && reply_matches "$expected" "$got"; then
+		pass "postmap $key: '$got' = danemap query"
+	else
+		fail "postmap $key: '$got', danemap query '$want', expected '$expected'"
+	fi
+	n=$((n + 1))
+	if [ $((n % 5)) = 1 ]; then
+		got=$(postmap_answer "$key" "socketmap:inet:127.0.0.1:$iport:tlspolicy")
+		if [ "$got" = "$want" ]; then
+			pass "postmap over inet $key: '$got'"
+		else
+			fail "postmap over inet $key: '$got', want '$want'"
+		fi
+	fi
+done <"$CASES"
+got=$(postmap_answer dane-one.test "socketmap:unix:$sock:othermap")
+if [ "$got" = "PERM unknown map name" ]; then
+	pass "wrong map name: '$got'"
+else
+	fail "wrong map name: '$got'"
+fi
+
+# ---------------------------------------------------------------- hostile
+python3 "$top_srcdir/tests/integration/sockclient.py" hostile "$sock" \
+	dane-one.test "OK dane-only" 1500 >"$dir/hostile.out" 2>&1
+relay hostile "$dir/hostile.out"
+if kill -0 "$dpid" 2>/dev/null; then
+	pass "daemon alive after hostile input"
+else
+	fail "daemon died under hostile input"
+fi
+
+# ---------------------------------------------------------------- load
+# fast: cached keys and 40 uncached ones; slow: 20 uncached keys whose MX
+# lookup the fault proxy holds back 2.5 s. Under a slow wrapper (valgrind)
+# the point is memory safety with many lookups in flight, not speed: fewer
+# clients and keys, and the timing is not judged.
+clients=200 nfast=40 nslow=20
+if [ "$TIME_SCALE" -gt 1 ]; then
+	clients=40 nfast=8 nslow=4
+	DANEMAP_LOAD_TIMING=0
+	export DANEMAP_LOAD_TIMING
+fi
+set --
+for p in $(seq 2000 $((2000 + nfast - 1))); do
+	set -- "$@" "dane-one.test:$p=NOTFOUND "
+done
+set -- "$@" --
+for p in $(seq 3000 $((3000 + nslow - 1))); do
+	set -- "$@" "mixed.test:$p=NOTFOUND "
+done
+python3 "$top_srcdir/tests/integration/sockclient.py" load "$sock" "$clients" \
+	"dane-one.test=OK dane-only" "dane-two.test=OK dane-only" \
+	"nx.test=NOTFOUND " "bogus-mx.test=TEMP" "$@" >"$dir/load.out" 2>&1
+relay load "$dir/load.out"
+grep '^    ' "$dir/load.out"
+
+# ---------------------------------------------------------------- SIGHUP
+settle=0.5
+[ "$TIME_SCALE" -gt 1 ] && settle=2
+cp "$conf" "$dir/good.conf"
+{
+	grep -v '^map_name' "$dir/good.conf"
+	echo "map_name = tlspolicy2"
+} >"$conf"
+kill -HUP "$dpid"
+sleep "$settle"
+got=$(postmap_answer dane-one.test "socketmap:unix:$sock:tlspolicy2")
+if [ "$got" = "OK dane-only" ]; then
+	pass "SIGHUP with a good configuration: the new map name is served"
+else
+	fail "SIGHUP good configuration: '$got'"
+fi
+printf 'map_name = tlspolicy\nno_such_key = 1\n' >"$conf"
+kill -HUP "$dpid"
+sleep "$settle"
+got=$(postmap_answer dane-one.test "socketmap:unix:$sock:tlspolicy2")
+if [ "$got" = "OK dane-only" ] &&
+	grep -q 'reload rejected.*danemapd.conf:2: unknown key' "$dir/danemapd.log"; then
+	pass "SIGHUP with a bad configuration: rejected with file:line, old one kept"
+else
+	fail "SIGHUP bad configuration: '$got'"
+	tail -n 3 "$dir/danemapd.log"
+fi
+cp "$dir/good.conf" "$conf"
+kill -HUP "$dpid"
+sleep "$settle"
+
+# ---------------------------------------------------------------- SIGTERM
+python3 "$top_srcdir/tests/integration/sockclient.py" ask "$sock" \
+	mixed.test:2525 >"$dir/inflight.out" 2>&1 &
+apid=$!
+sleep "$settle"
+kill -TERM "$dpid"
+wait "$apid"
+got=$(cat "$dir/inflight.out")
+if [ "$got" = "NOTFOUND " ]; then
+	pass "SIGTERM: the request in flight was answered ('$got')"
+else
+	fail "SIGTERM: the request in flight got '$got'"
+fi
+wait "$dpid"
+rc=$?
+dpid=
+if [ "$rc" = 0 ]; then
+	pass "SIGTERM: exit status 0"
+else
+	fail "SIGTERM: exit status $rc"
+	tail -n 30 "$dir/danemapd.log"
+fi
+if [ ! -S "$sock" ]; then
+	pass "SIGTERM: socket removed"
+else
+	fail "SIGTERM: socket left behind"
+fi
+if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir/danemapd.log"; then
+	fail "sanitizer or valgrind reports in the daemon log"
+	grep -A8 'ERROR SUMMARY\|definitely lost\|runtime error\|Sanitizer' "$dir/danemapd.log" | head -60
+fi
+
+finish

@@ -1,0 +1,173 @@
+#!/bin/sh
+# query.sh: `danemap query` against the hermetic signed test bed (real
+# getdns validating real signed zones served by NSD on loopback):
+#  - every case of tests/testbed/cases.txt gives its first line and exit
+#    status;
+#  - upstreams that answer SERVFAIL or REFUSED, or never answer, give TEMP
+#    within the lookup deadline, never NOTFOUND;
+#  - a wrong trust anchor fails closed (TEMP);
+#  - usage and configuration errors give 64 and 78 with file:line.
+. "$(dirname "$0")/common.sh"
+
+dir=$(mktemp -d /tmp/danemap-query.XXXXXX)
+cleanup() {
+	"$TESTBED" stop "$dir" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+port=$(testbed_port)
+if ! "$TESTBED" start "$dir" 127.0.0.1 "$port"; then
+	fail "test bed did not start"
+	finish
+	exit 1
+fi
+. "$dir/env"
+# the cases are about answers, not speed: give a slow wrapper its time
+CONF="$dir/cases.conf"
+scale_conf "$TESTBED_CONF" "$CONF"
+
+# ---------------------------------------------------------------- cases
+tab=$(printf '\t')
+while IFS="$tab" read -r key expected status desc; do
+	case "$key" in '' | '#'*) continue ;; esac
+	out=$($DANEMAP -c "$CONF" query "$key" 2>"$dir/stderr")
+	rc=$?
+	first=$(printf '%s\n' "$out" | head -n 1)
+	if reply_matches "$expected" "$first" && [ "$rc" = "$status" ]; then
+		pass "$key -> '$first' ($rc): $desc"
+	else
+		fail "$key: want '$expected' exit $status, got '$first' exit $rc: $desc"
+		sed 's/^/    /' "$dir/stderr"
+		$DANEMAP -c "$CONF" query -v "$key" 2>&1 | sed 's/^/    /'
+	fi
+done <"$CASES"
+
+# ---------------------------------------------------------------- evidence
+out=$($DANEMAP -c "$CONF" query -v "$(sed -n 's/\t.*//; /^[^#]/{p;q}' "$CASES")")
+if printf '%s\n' "$out" | grep -q '^  lookup .* MX: dnssec secure' &&
+	printf '%s\n' "$out" | grep -q '^  decision: '; then
+	pass "-v prints each lookup with its DNSSEC status and the decision"
+else
+	fail "-v evidence missing:"
+	printf '%s\n' "$out" | sed 's/^/    /'
+fi
+
+# several keys: one reply line each, in order, exit status of the worst
+keys=$(awk -F'\t' '!/^#/ && NF >= 3 { print $1 }' "$CASES" | head -n 6)
+# shellcheck disable=SC2086
+out=$($DANEMAP -c "$CONF" query $keys)
+rc=$?
+want=""
+worst=0
+for k in $keys; do
+	line=$($DANEMAP -c "$CONF" query "$k")
+	r=$?
+	want="$want$line
+"
+	if [ "$r" = 75 ] || { [ "$r" = 1 ] && [ "$worst" = 0 ]; }; then worst=$r; fi
+done
+if [ "$out
+" = "$want" ] && [ "$rc" = "$worst" ]; then
+	pass "several keys at once: same replies in order, exit $rc"
+else
+	fail "several keys at once: got exit $rc, want $worst"
+fi
+
+# ---------------------------------------------------------------- faults
+# The upstream itself misbehaves: every lookup fails, so TEMP, quickly.
+deadline_ms=$(sed -n 's/^lookup_deadline *= *//p' "$TESTBED_CONF")
+fport=$((port + 1))
+for fault in servfail refused drop; do
+	if ! "$TESTBED" fault "$dir" "$fault" "$fport" --default "$fault" >/dev/null; then
+		fail "fault proxy $fault did not start"
+		continue
+	fi
+	conf="$dir/danemap-$fault.conf"
+	start=$(date +%s%N)
+	out=$($DANEMAP -c "$conf" query dane-one.test 2>/dev/null)
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	case "$out" in
+	"TEMP "*)
+		if [ "$rc" = 75 ] && [ "$ms" -le $((deadline_ms + 2000)) ]; then
+			pass "upstream $fault: '$out' in $ms ms (deadline $deadline_ms ms)"
+		else
+			fail "upstream $fault: exit $rc after $ms ms"
+		fi
+		;;
+	*) fail "upstream $fault: want TEMP, got '$out' (exit $rc)" ;;
+	esac
+	fport=$((fport + 1))
+done
+
+# Faults on one name only, the rest forwarded to NSD: never weaker than
+# the evidence. name rules expected-first-line description
+fault_case() {
+	name=$1 key=$2 want=$3 desc=$4
+	shift 4
+	if ! "$TESTBED" fault "$dir" "$name" "$fport" "$@" >/dev/null; then
+		fail "fault proxy $name did not start"
+		return
+	fi
+	start=$(date +%s%N)
+	out=$($DANEMAP -c "$dir/danemap-$name.conf" query "$key" 2>/dev/null)
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	if reply_matches "$want" "$out" && [ "$ms" -le $((deadline_ms + 2000)) ]; then
+		pass "$desc: $key -> '$out' in $ms ms"
+	else
+		fail "$desc: $key -> '$out' (exit $rc, $ms ms), want '$want'"
+	fi
+	fport=$((fport + 1))
+}
+fault_case onehost mixed.test "OK dane" "DANE host up, the other host's address silent" \
+	--rule mx2.mixed.test=drop
+fault_case onehost2 dane-two.test "OK dane" "both hosts DANE but one unknown: dane, not dane-only" \
+	--rule mx2.dane-two.test/A=servfail
+fault_case nondane-unknown mixed.test "OK dane" "non-DANE host resolved, DANE host unknown: dane, not NOTFOUND" \
+	--rule mx1.mixed.test/A=drop
+fault_case tlsafail dane-one.test TEMP "only host's TLSA lookup SERVFAIL" \
+	--rule _25._tcp.mx1.dane-one.test=servfail
+fault_case deadline dane-one.test TEMP "TLSA answer slower than the lookup deadline" \
+	--rule _25._tcp.mx1.dane-one.test=slow:5000
+fault_case garbage dane-one.test TEMP "upstream answers garbage" \
+	--default garbage
+fault_case slowok dane-one.test "OK dane-only" "slow but within the deadline" \
+	--default slow:100
+
+# ---------------------------------------------------------------- anchors
+# A trust anchor that matches nothing: validation fails, never downgrades.
+sed 's/^\(\.[[:space:]].*DS[[:space:]]*[0-9]*[[:space:]]*[0-9]*[[:space:]]*[0-9]*[[:space:]]*\)[0-9A-Fa-f]\{8\}/\100000000/' \
+	"$TESTBED_ANCHOR" >"$dir/wrong.key"
+if cmp -s "$dir/wrong.key" "$TESTBED_ANCHOR"; then
+	fail "could not make a wrong trust anchor from $TESTBED_ANCHOR"
+else
+	sed "s|^trust_anchor_file.*|trust_anchor_file = $dir/wrong.key|" "$TESTBED_CONF" >"$dir/wrong.conf"
+	out=$($DANEMAP -c "$dir/wrong.conf" query dane-one.test 2>/dev/null)
+	rc=$?
+	case "$out" in
+	"TEMP "*) pass "wrong trust anchor fails closed: '$out'" ;;
+	*) fail "wrong trust anchor: want TEMP, got '$out' (exit $rc)" ;;
+	esac
+fi
+
+# ---------------------------------------------------------------- usage
+$DANEMAP -c "$TESTBED_CONF" >/dev/null 2>&1
+rc=$?
+[ "$rc" = 64 ] && pass "no command: exit 64" || fail "no command: exit $rc, want 64"
+$DANEMAP -c "$TESTBED_CONF" frobnicate >/dev/null 2>&1
+rc=$?
+[ "$rc" = 64 ] && pass "unknown command: exit 64" || fail "unknown command: exit $rc"
+printf 'resolution = stub\nupstream = 127.0.0.1\nbogus_key = 1\n' >"$dir/bad.conf"
+err=$($DANEMAP -c "$dir/bad.conf" query dane-one.test 2>&1 >/dev/null)
+rc=$?
+case "$rc:$err" in
+78:*bad.conf:3:*) pass "bad configuration: exit 78 with file:line" ;;
+*) fail "bad configuration: exit $rc, stderr '$err'" ;;
+esac
+err=$($DANEMAP -c "$dir/missing.conf" query dane-one.test 2>&1 >/dev/null)
+rc=$?
+[ "$rc" = 78 ] && pass "missing configuration: exit 78" || fail "missing configuration: exit $rc ($err)"
+
+finish
