@@ -226,6 +226,15 @@ if [ ! -S "$sock" ]; then
 else
 	fail "SIGTERM: socket left behind"
 fi
+# ---------------------------------------------------------------- contrib
+# The example configuration shipped for administrators must be accepted as
+# it is (socket_group postfix: the Postfix package made that group).
+if out=$($DANEMAPD -t -c "$top_srcdir/contrib/danemap.conf" 2>&1); then
+	pass "contrib/danemap.conf is a valid configuration"
+else
+	fail "contrib/danemap.conf: $out"
+fi
+
 if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir/danemapd.log"; then
 	fail "sanitizer or valgrind reports in the daemon log"
 	grep -A8 'ERROR SUMMARY\|definitely lost\|runtime error\|Sanitizer' "$dir/danemapd.log" | head -60
