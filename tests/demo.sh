@@ -2,7 +2,9 @@
 # demo.sh: the README's first command. Installs what danemap needs, builds
 # it, starts the embedded signed test zones (a DNS tree with its own root,
 # served by NSD on loopback inside a private network namespace) and shows
-# what danemap answers for each test case, with the evidence for one.
+# what danemap answers for each test case, with the evidence for one; then
+# starts danemapd on a unix socket and asks it through Postfix's own
+# `postmap -q ... socketmap:unix:...:tlspolicy`, as smtp(8) would.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -14,7 +16,13 @@ if [ -z "${DANEMAP_NETNS:-}" ]; then
 fi
 
 dir=$(mktemp -d /tmp/danemap-demo.XXXXXX)
-trap '"$top/tests/testbed/testbed.sh" stop "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT INT TERM
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
+	"$top/tests/testbed/testbed.sh" stop "$dir" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
 port=53
 [ "${DANEMAP_NETNS:-0}" = 1 ] || port=$((20000 + $$ % 20000))
 "$top/tests/testbed/testbed.sh" start "$dir" 127.0.0.1 "$port"
@@ -36,3 +44,35 @@ first=$(awk -F'\t' '!/^#/ && NF >= 3 { print $1; exit }' "$top/tests/testbed/cas
 echo
 echo "\$ danemap query -v $first"
 $danemap query -v "$first" || true
+
+# ---- the daemon, asked by Postfix's postmap(1) as smtp(8) would ask it
+sock="$dir/danemapd.sock"
+{
+	grep -v '^log_level' "$TESTBED_CONF"
+	echo "log_level = info"
+	echo "listen = unix:$sock"
+} >"$dir/danemapd.conf"
+"$top/build/daemon/danemapd" -f -c "$dir/danemapd.conf" 2>"$dir/danemapd.log" &
+dpid=$!
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ ! -S "$sock" ]; then
+	echo "danemapd did not start:" >&2
+	cat "$dir/danemapd.log" >&2
+	exit 1
+fi
+mkdir -p "$dir/pf"
+echo "compatibility_level = 3.7" >"$dir/pf/main.cf"
+echo
+echo "danemapd on $sock; asking it with Postfix's postmap -q:"
+for key in dane-one.test dane-two.test mixed.test unsigned.test nx.test bogus-mx.test; do
+	echo "\$ postmap -q $key socketmap:unix:$sock:tlspolicy"
+	/usr/sbin/postmap -c "$dir/pf" -q "$key" "socketmap:unix:$sock:tlspolicy" 2>&1 ||
+		echo "(postmap exit $?: silent = NOTFOUND, Postfix applies its default; an error = TEMP, Postfix defers)"
+done
+echo
+echo "danemapd's log:"
+sed 's/^/  /' "$dir/danemapd.log"
