@@ -44,6 +44,7 @@
 #include <arpa/inet.h>
 
 #include "config.h"
+#include "elapsed.h"
 #include "journal.h"
 #include "log.h"
 #include "mapkey.h"
@@ -135,16 +136,6 @@ static void lookup_start(struct server *srv, struct lookup *lk);
 
 /* ------------------------------------------------------------ replies */
 
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* Write whatever is done at the head of the queue, in order. */
 static void
 conn_flush(struct conn *c)
@@ -155,7 +146,7 @@ conn_flush(struct conn *c)
 		struct request *r = c->head;
 
 		evbuffer_add(out, r->reply, r->reply_len);
-		clock_gettime(CLOCK_MONOTONIC, &c->active);
+		elapsed_start(&c->active);
 		c->head = r->next;
 		if (c->head == NULL)
 			c->tail = NULL;
@@ -186,7 +177,7 @@ request_answer(struct request *r, const struct policy_decision *d,
 	r->reply_len = len > 0 ? (size_t)len : 0;
 	r->done = true;
 	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s\" source=%s ms=%.1f%s%s",
-	    r->key_log, payload, source, ms_since(&r->started),
+	    r->key_log, payload, source, elapsed_ms(&r->started),
 	    d->reason[0] != '\0' ? " reason=" : "", d->reason);
 	conn_flush(r->conn);
 }
@@ -201,7 +192,7 @@ request_answer_status(struct request *r, enum sockmap_status st,
 	r->done = true;
 	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s %s\" source=%s ms=%.1f",
 	    r->key_log, sockmap_status_word(st), text != NULL ? text : "",
-	    source, ms_since(&r->started));
+	    source, elapsed_ms(&r->started));
 	conn_flush(r->conn);
 }
 
@@ -235,6 +226,27 @@ lookup_free(struct lookup *lk)
 		event_free(lk->queue_timer);
 	resolve_job_free(lk->job);
 	free(lk);
+}
+
+/* Answer every request waiting on lk with TEMP reason (a failure of ours,
+ * never of the DNS: transient), then free lk. */
+static void
+lookup_fail(struct lookup *lk, const char *reason, const char *source)
+{
+	struct policy_decision d;
+
+	memset(&d, 0, sizeof(d));
+	d.reply = POLICY_REPLY_TEMP;
+	d.transient = true;
+	snprintf(d.reason, sizeof(d.reason), "%s", reason);
+	while (lk->waiters != NULL) {
+		struct request *r = lk->waiters;
+
+		lk->waiters = r->lnext;
+		r->lookup = NULL;
+		request_answer(r, &d, source);
+	}
+	lookup_free(lk);
 }
 
 static void
@@ -329,19 +341,7 @@ lookup_start(struct server *srv, struct lookup *lk)
 	lk->ctx = srv->resolver;
 	lk->job = resolve_start(lk->ctx, &lk->key, 0, lookup_done, lk);
 	if (lk->job == NULL) {
-		struct policy_decision d;
-
-		memset(&d, 0, sizeof(d));
-		d.reply = POLICY_REPLY_TEMP;
-		snprintf(d.reason, sizeof(d.reason), "cannot start a lookup");
-		while (lk->waiters != NULL) {
-			struct request *r = lk->waiters;
-
-			lk->waiters = r->lnext;
-			r->lookup = NULL;
-			request_answer(r, &d, "live");
-		}
-		lookup_free(lk);
+		lookup_fail(lk, "cannot start a lookup", "live");
 		return;
 	}
 	lk->next = srv->running;
@@ -356,7 +356,7 @@ lookup_queue_expired(evutil_socket_t fd, short what, void *arg)
 {
 	struct lookup *lk = arg;
 	struct server *srv = lk->srv;
-	struct policy_decision d;
+	char reason[POLICY_REASON_MAX];
 	struct lookup *prev = NULL;
 
 	(void)fd;
@@ -371,19 +371,9 @@ lookup_queue_expired(evutil_socket_t fd, short what, void *arg)
 				srv->queued_tail = prev;
 			break;
 		}
-	memset(&d, 0, sizeof(d));
-	d.reply = POLICY_REPLY_TEMP;
-	d.transient = true;
-	snprintf(d.reason, sizeof(d.reason),
+	snprintf(reason, sizeof(reason),
 	    "server busy: %u lookups already running", srv->cfg.max_lookups);
-	while (lk->waiters != NULL) {
-		struct request *r = lk->waiters;
-
-		lk->waiters = r->lnext;
-		r->lookup = NULL;
-		request_answer(r, &d, "queue");
-	}
-	lookup_free(lk);
+	lookup_fail(lk, reason, "queue");
 }
 
 static struct lookup *
@@ -415,7 +405,7 @@ handle_request(struct conn *c, const char *payload, size_t len)
 		return;
 	}
 	r->conn = c;
-	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	elapsed_start(&r->started);
 	if (c->tail != NULL)
 		c->tail->next = r;
 	else
@@ -602,7 +592,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	 * loop pass as the next request arrives. Keep reading then. */
 	if ((what & BEV_EVENT_TIMEOUT) &&
 	    (c->pending > 0 ||
-		ms_since(&c->active) < (double)c->srv->cfg.idle_timeout_ms)) {
+		elapsed_ms(&c->active) < (double)c->srv->cfg.idle_timeout_ms)) {
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cdbwrite.h"
+#include "elapsed.h"
 #include "journal.h"
 #include "mapkey.h"
 #include "record.h"
@@ -56,16 +57,6 @@ struct warm {
 	struct journal *live;
 	time_t now;
 };
-
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static int
 add_key(struct warm *w, const char *key, size_t len, unsigned from,
@@ -260,7 +251,7 @@ draw_progress(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	fprintf(w->progress, "\rwarm: %zu/%zu done, %zu in flight, %.1f s ",
-	    w->finished, w->count, w->running, seconds_since(&w->started));
+	    w->finished, w->count, w->running, elapsed_ms(&w->started) / 1e3);
 	fflush(w->progress);
 }
 
@@ -400,7 +391,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 	int rc = -1, rotated_now;
 
 	memset(stats, 0, sizeof(*stats));
-	clock_gettime(CLOCK_MONOTONIC, &w.started);
+	elapsed_start(&w.started);
 	w.now = time(NULL);
 	if (cfg->cache_file[0] == '\0') {
 		snprintf(err, err_size, "no cache_file configured");
@@ -423,7 +414,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 		    strerror(errno));
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &rotated_at);
+	elapsed_start(&rotated_at);
 	if (journal_rotated_each(journal, read_rotated, &w) < 0 &&
 	    errno != ENOENT) {
 		snprintf(err, err_size, "cannot read %s: %s", cfg->state_dir,
@@ -435,10 +426,10 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 			goto out;
 	merge_keys(&w);
 
-	clock_gettime(CLOCK_MONOTONIC, &resolving);
+	elapsed_start(&resolving);
 	if (resolve_all(&w, err, err_size) != 0)
 		goto out;
-	stats->resolve_seconds = seconds_since(&resolving);
+	stats->resolve_seconds = elapsed_ms(&resolving) / 1e3;
 	if (write_cdb(&w, cw, err, err_size) != 0)
 		goto out;
 	rc = cdbwrite_commit(cw, err, err_size);
@@ -448,7 +439,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 
 	/* The daemon notices the rotation within a second; give it two,
 	 * then return whatever it wrote late to the live journal. */
-	while (rotated_now == 1 && seconds_since(&rotated_at) < 2.0)
+	while (rotated_now == 1 && elapsed_ms(&rotated_at) / 1e3 < 2.0)
 		usleep(100000);
 	w.now = time(NULL);
 	if ((w.live = journal_open(journal)) != NULL) {
@@ -457,7 +448,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 	}
 out:
 	cdbwrite_abort(cw);
-	stats->seconds = seconds_since(&w.started);
+	stats->seconds = elapsed_ms(&w.started) / 1e3;
 	if (w.progress_ev != NULL)
 		event_free(w.progress_ev);
 	resolve_ctx_free(w.ctx);

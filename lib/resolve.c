@@ -34,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "elapsed.h"
+
 /* A hostile MX RRset must not fan out without bound. */
 #define RESOLVE_MAX_HOSTS 32
 #define NAME_SIZE 256
@@ -99,16 +101,6 @@ static void query_done(getdns_context *gd, getdns_callback_type_t type,
     getdns_dict *response, void *arg, getdns_transaction_t tid);
 
 /* ------------------------------------------------------------ helpers */
-
-static double
-ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - start->tv_nsec) / 1e6;
-}
 
 /* Wire name -> lower-case presentation name without the trailing dot; the
  * root becomes "". Returns 0, or -1 if it cannot be converted or is too
@@ -878,7 +870,7 @@ job_maybe_finish(struct resolve_job *job)
 	job->decided = true;
 	event_del(job->deadline_ev);
 	policy_decide(&job->facts, &job->decision);
-	job->elapsed_ms = ms_since(&job->started);
+	job->elapsed_ms = elapsed_ms(&job->started);
 	/* Deliver from the loop, never from inside resolve_start. */
 	event_active(job->finish_ev, EV_TIMEOUT, 1);
 }
@@ -908,7 +900,7 @@ resolve_start(struct resolve_ctx *ctx, const struct mapkey *key,
 	job->facts.nexthop = key->nexthop;
 	job->facts.port = key->port;
 	job->facts.hosts = job->hosts;
-	clock_gettime(CLOCK_MONOTONIC, &job->started);
+	elapsed_start(&job->started);
 	deadline.tv_sec = ctx->deadline_ms / 1000;
 	deadline.tv_usec = (ctx->deadline_ms % 1000) * 1000;
 	if (evtimer_add(job->deadline_ev, &deadline) != 0)
