@@ -130,7 +130,7 @@ print_fact_line(const char *label, const struct policy_fact *f)
 	    policy_answer_name(f->answer),
 	    f->answer == POLICY_ANSWER_FAILED ? " " : "",
 	    f->answer == POLICY_ANSWER_FAILED ? policy_failure_name(f->failure)
-					      : "",
+	                                      : "",
 	    f->secure ? "secure" : "not secure", f->ttl);
 }
 
@@ -148,21 +148,22 @@ print_evidence(const struct resolve_job *job)
 	    resolve_job_key(job)->port);
 	ev = resolve_job_evidence(job, &count);
 	for (size_t i = 0; i < count; i++) {
-		printf("  lookup %s %s: dnssec %s, rcode %s, ttl %u -> %s%s%s\n",
+		printf("  lookup %s %s: dnssec %s, rcode %s, ttl %u -> "
+		       "%s%s%s\n",
 		    log_sanitize(clean, sizeof(clean), ev[i].qname,
-			strlen(ev[i].qname), 255),
+		        strlen(ev[i].qname), 255),
 		    type_name(ev[i].qtype),
 		    ev[i].transport == POLICY_TRANSPORT_OK
-			? resolve_dnssec_name(ev[i].dnssec)
-			: (ev[i].transport == POLICY_TRANSPORT_TIMEOUT
-				  ? "(timeout)"
-				  : "(error)"),
+		        ? resolve_dnssec_name(ev[i].dnssec)
+		        : (ev[i].transport == POLICY_TRANSPORT_TIMEOUT
+		                  ? "(timeout)"
+		                  : "(error)"),
 		    rcode_text(ev[i].rcode), ev[i].ttl,
 		    policy_answer_name(ev[i].fact.answer),
 		    ev[i].fact.answer == POLICY_ANSWER_FAILED ? " " : "",
 		    ev[i].fact.answer == POLICY_ANSWER_FAILED
-			? policy_failure_name(ev[i].fact.failure)
-			: (ev[i].fact.secure ? " (secure)" : " (insecure)"));
+		        ? policy_failure_name(ev[i].fact.failure)
+		        : (ev[i].fact.secure ? " (secure)" : " (insecure)"));
 		for (char *p = ev[i].rdata; p != NULL && *p != '\0';) {
 			char *nl = strchr(p, '\n');
 			size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
@@ -187,9 +188,9 @@ print_evidence(const struct resolve_job *job)
 
 		printf("  host %s (preference %u%s%s): %s: %s\n",
 		    log_sanitize(clean, sizeof(clean), h->name, strlen(h->name),
-			255),
-		    h->preference, strcmp(h->expanded, h->name) ? ", CNAME to "
-								: "",
+		        255),
+		    h->preference,
+		    strcmp(h->expanded, h->name) ? ", CNAME to " : "",
 		    strcmp(h->expanded, h->name) ? h->expanded : "",
 		    policy_host_state_name(st), why);
 		for (size_t r = 0; r < h->tlsa_expanded_count; r++) {
@@ -204,7 +205,8 @@ print_evidence(const struct resolve_job *job)
 			const struct tlsa_record *rr = &h->tlsa_original_rrs[r];
 			const char *unusable = NULL;
 
-			printf("    TLSA at original name %u %u %u (%zu bytes): "
+			printf("    TLSA at original name %u %u %u (%zu "
+			       "bytes): "
 			       "%s\n",
 			    rr->usage, rr->selector, rr->mtype, rr->len,
 			    tlsa_usable(rr, &unusable) ? "usable" : unusable);
@@ -232,8 +234,8 @@ exit_for(enum policy_reply reply)
 static int
 worse(int a, int b)
 {
-	static const int rank[] = { [EXIT_OK] = 0, [EXIT_NOTFOUND] = 1,
-		[EXIT_TEMP] = 2 };
+	static const int
+	    rank[] = { [EXIT_OK] = 0, [EXIT_NOTFOUND] = 1, [EXIT_TEMP] = 2 };
 
 	return rank[b] > rank[a] ? b : a;
 }
@@ -279,7 +281,7 @@ cmd_query(const struct config *cfg, int argc, char **argv)
 			continue;
 		if (ctx == NULL &&
 		    (ctx = resolve_ctx_new(cfg, base, err, sizeof(err))) ==
-			NULL) {
+		        NULL) {
 			fprintf(stderr, "danemap: %s\n", err);
 			status = EXIT_CONFIG;
 			goto out;
@@ -305,14 +307,14 @@ cmd_query(const struct config *cfg, int argc, char **argv)
 			if (verbose)
 				printf("  key: %s: %s\n", arg,
 				    items[i].kind == MAPKEY_SKIP
-					? "parent-domain key or IP literal: "
-					  "no DNS lookup"
-					: items[i].invalid_why);
+				        ? "parent-domain key or IP literal: "
+				          "no DNS lookup"
+				        : items[i].invalid_why);
 			status = worse(status, EXIT_NOTFOUND);
 			continue;
 		}
 		if (policy_reply_format(resolve_job_decision(items[i].job),
-			reply, sizeof(reply)) < 0) {
+		        reply, sizeof(reply)) < 0) {
 			status = EXIT_SOFTWARE;
 			goto out;
 		}
@@ -359,21 +361,22 @@ cmd_warm(const struct config *cfg, int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	rc = warm_run(cfg, lists, n, isatty(STDERR_FILENO) ? stderr : NULL,
-	    &st, err, sizeof(err));
+	rc = warm_run(cfg, lists, n, isatty(STDERR_FILENO) ? stderr : NULL, &st,
+	    err, sizeof(err));
 	free(lists);
 	printf("warm: %zu keys (cdb %zu, journal %zu, lists %zu; %zu invalid "
 	       "list lines) in %.2f s; resolved in %.2f s, %.1f keys/s\n",
 	    st.keys, st.from_cdb, st.from_journal, st.from_lists, st.invalid,
 	    st.seconds, st.resolve_seconds,
 	    st.resolve_seconds > 0 ? (double)st.keys / st.resolve_seconds
-				   : 0.0);
+	                           : 0.0);
 	printf("warm: dane-only %zu, dane %zu, notfound %zu, temp %zu "
 	       "(previous kept %zu, dropped %zu)\n",
 	    st.dane_only, st.dane, st.notfound, st.temp, st.kept, st.dropped);
 	if (rc != 0) {
-		fprintf(stderr, "danemap: warm: %s; the old cache file is "
-				"unchanged\n",
+		fprintf(stderr,
+		    "danemap: warm: %s; the old cache file is "
+		    "unchanged\n",
 		    err);
 		return EXIT_CANTCREAT;
 	}
@@ -404,7 +407,7 @@ dump_record(const char *key, size_t key_len, enum record_status status,
 	if (status != RECORD_OK) {
 		printf("%s\t?\t-\tcdb (%s record, ignored)\n", clean,
 		    status == RECORD_UNKNOWN_VERSION ? "unknown version"
-						     : "corrupt");
+		                                     : "corrupt");
 		return 0;
 	}
 	format_time((time_t)rec->expires, when, sizeof(when));
@@ -444,7 +447,7 @@ cmd_dump(const struct config *cfg, int argc, char **argv)
 	}
 	printf("# key\treply\texpires\tsource\n");
 	if (store_cdb_scan(cfg->cache_file, dump_record, &now, err,
-		sizeof(err)) != 0) {
+	        sizeof(err)) != 0) {
 		fprintf(stderr, "danemap: dump: %s\n", err);
 		status = EXIT_NOINPUT;
 	}

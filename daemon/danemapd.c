@@ -86,7 +86,7 @@ struct conn {
 	struct request *head, *tail;
 	size_t pending;
 	struct timespec active; /* last request bytes read or reply queued */
-	bool closing; /* close once the queued replies are written */
+	bool closing;           /* close once the queued replies are written */
 };
 
 struct lookup {
@@ -256,7 +256,8 @@ retired_reap(struct server *srv)
 		struct retired_ctx *r = *pp;
 		bool busy = false;
 
-		for (struct lookup *lk = srv->running; lk != NULL; lk = lk->next)
+		for (struct lookup *lk = srv->running; lk != NULL;
+		     lk = lk->next)
 			busy = busy || lk->ctx == r->ctx;
 		if (busy) {
 			pp = &r->next;
@@ -273,8 +274,8 @@ static void maybe_finish_stop(struct server *srv);
 static void
 start_queued(struct server *srv)
 {
-	while (srv->queued != NULL &&
-	    srv->running_count < srv->cfg.max_lookups) {
+	while (
+	    srv->queued != NULL && srv->running_count < srv->cfg.max_lookups) {
 		struct lookup *lk = srv->queued;
 
 		srv->queued = lk->next;
@@ -301,9 +302,9 @@ lookup_done(struct resolve_job *job, void *arg)
 		(void)store_put(srv->store, lk->key.norm, strlen(lk->key.norm),
 		    d->reply,
 		    store_expiry(now, d->ttl, srv->cfg.min_ttl,
-			srv->cfg.max_ttl));
+		        srv->cfg.max_ttl));
 		if (journal_append(srv->journal, lk->key.norm,
-			strlen(lk->key.norm), now) != 0 &&
+		        strlen(lk->key.norm), now) != 0 &&
 		    !srv->journal_warned) {
 			srv->journal_warned = true;
 			log_msg(LOG_LEVEL_WARNING,
@@ -319,7 +320,7 @@ lookup_done(struct resolve_job *job, void *arg)
 		r->lookup = NULL;
 		if (d->reply == POLICY_REPLY_TEMP && lk->has_stale &&
 		    store_stale_usable(lk->stale.expires, d->transient, now,
-			srv->cfg.stale_ttl)) {
+		        srv->cfg.stale_ttl)) {
 			log_msg(LOG_LEVEL_NOTICE,
 			    "key=%s refresh failed (%s): serving the expired "
 			    "answer",
@@ -444,8 +445,8 @@ handle_request(struct conn *c, const char *payload, size_t len)
 	}
 	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
 	if (sr == STORE_FRESH) {
-		answer_from_hit(r,
-		    &hit, hit.source == STORE_SOURCE_CDB ? "cdb" : "cache");
+		answer_from_hit(r, &hit,
+		    hit.source == STORE_SOURCE_CDB ? "cdb" : "cache");
 		return;
 	}
 	if ((lk = lookup_find(srv->running, mk.norm)) == NULL)
@@ -457,7 +458,8 @@ handle_request(struct conn *c, const char *payload, size_t len)
 		};
 
 		if ((lk = calloc(1, sizeof(*lk))) == NULL) {
-			struct policy_decision d = { .reply = POLICY_REPLY_TEMP };
+			struct policy_decision d = { .reply =
+				                         POLICY_REPLY_TEMP };
 
 			snprintf(d.reason, sizeof(d.reason), "out of memory");
 			request_answer(r, &d, "live");
@@ -475,8 +477,8 @@ handle_request(struct conn *c, const char *payload, size_t len)
 			lookup_start(srv, lk);
 			return;
 		}
-		lk->queue_timer = evtimer_new(srv->base, lookup_queue_expired,
-		    lk);
+		lk->queue_timer =
+		    evtimer_new(srv->base, lookup_queue_expired, lk);
 		if (lk->queue_timer != NULL)
 			evtimer_add(lk->queue_timer, &wait);
 		if (srv->queued_tail != NULL)
@@ -504,7 +506,7 @@ conn_free(struct conn *c)
 		c->head = r->next;
 		if (r->lookup != NULL) { /* leave its lookup running */
 			for (struct request **pp = &r->lookup->waiters;
-			    *pp != NULL; pp = &(*pp)->lnext)
+			     *pp != NULL; pp = &(*pp)->lnext)
 				if (*pp == r) {
 					*pp = r->lnext;
 					break;
@@ -547,7 +549,7 @@ conn_read(struct bufferevent *bev, void *arg)
 			break;
 		if (st == NETSTRING_DONE)
 			no_key = sockmap_parse_request(payload, plen, &map,
-				     &map_len, &key, &key_len) != 0;
+			             &map_len, &key, &key_len) != 0;
 		if (st != NETSTRING_DONE || no_key) {
 			char sample[80];
 
@@ -555,9 +557,9 @@ conn_read(struct bufferevent *bev, void *arg)
 			    "malformed request (%s): \"%s\": closing the "
 			    "connection",
 			    no_key ? "no \"map key\" in the payload"
-				   : netstring_status_text(st),
+			           : netstring_status_text(st),
 			    log_sanitize(sample, sizeof(sample), buf, take,
-				40));
+			        40));
 			c->closing = true;
 			bufferevent_disable(bev, EV_READ);
 			conn_flush(c);
@@ -592,7 +594,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	 * loop pass as the next request arrives. Keep reading then. */
 	if ((what & BEV_EVENT_TIMEOUT) &&
 	    (c->pending > 0 ||
-		elapsed_ms(&c->active) < (double)c->srv->cfg.idle_timeout_ms)) {
+	        elapsed_ms(&c->active) < (double)c->srv->cfg.idle_timeout_ms)) {
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
@@ -602,8 +604,8 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-accept_conn(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
 {
 	struct server *srv = arg;
 	struct conn *c;
@@ -631,7 +633,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->bev = bufferevent_socket_new(srv->base, fd,
-		 BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	         BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		free(c);
 		evutil_closesocket(fd);
 		return;
@@ -699,8 +701,9 @@ bind_unix(const struct config *cfg, const char *path, char *err,
 		struct group *gr = getgrnam(cfg->socket_group);
 
 		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
-			snprintf(err, err_size, "%s: cannot give it to group %s",
-			    path, cfg->socket_group);
+			snprintf(err, err_size,
+			    "%s: cannot give it to group %s", path,
+			    cfg->socket_group);
 			close(fd);
 			return -1;
 		}
@@ -783,8 +786,8 @@ open_listeners(struct server *srv, char *err, size_t err_size)
 
 		if (fd < 0 ||
 		    add_listener(srv, fd,
-			l->kind == CONFIG_LISTEN_UNIX ? l->path : NULL, err,
-			err_size) != 0)
+		        l->kind == CONFIG_LISTEN_UNIX ? l->path : NULL, err,
+		        err_size) != 0)
 			return -1;
 	}
 	return 0;
@@ -848,14 +851,15 @@ reload(struct server *srv)
 	char err[1024];
 
 	if (config_load(&next, srv->config_path, err, sizeof(err)) != 0) {
-		log_msg(LOG_LEVEL_ERR, "reload rejected, keeping the running "
-				       "configuration: %s",
+		log_msg(LOG_LEVEL_ERR,
+		    "reload rejected, keeping the running "
+		    "configuration: %s",
 		    err);
 		return;
 	}
 	if (resolver_config_changed(&srv->cfg, &next)) {
-		struct resolve_ctx *ctx = resolve_ctx_new(&next, srv->base, err,
-		    sizeof(err));
+		struct resolve_ctx *ctx =
+		    resolve_ctx_new(&next, srv->base, err, sizeof(err));
 		struct retired_ctx *r;
 
 		if (ctx == NULL) {
@@ -913,8 +917,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	if (srv->stopping)
 		return;
-	log_msg(LOG_LEVEL_NOTICE, "stopping: answering %zu connection(s) "
-				  "in flight",
+	log_msg(LOG_LEVEL_NOTICE,
+	    "stopping: answering %zu connection(s) "
+	    "in flight",
 	    srv->conn_count);
 	srv->stopping = true;
 	close_listeners(srv);
@@ -1068,7 +1073,7 @@ main(int argc, char **argv)
 	}
 	/* After dropping privileges: files are opened as the daemon user. */
 	if ((srv.resolver = resolve_ctx_new(&srv.cfg, srv.base, err,
-		 sizeof(err))) == NULL) {
+	         sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
 		status = EXIT_CONFIG;
 		goto out;
@@ -1081,20 +1086,21 @@ main(int argc, char **argv)
 	srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, &srv);
 	srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, &srv);
 	srv.hard_stop = evtimer_new(srv.base, on_hard_stop, &srv);
-	if (srv.journal == NULL || srv.sig_hup == NULL || srv.sig_term == NULL ||
-	    srv.sig_int == NULL || srv.tick == NULL || srv.hard_stop == NULL ||
-	    event_add(srv.sig_hup, NULL) != 0 ||
+	if (srv.journal == NULL || srv.sig_hup == NULL ||
+	    srv.sig_term == NULL || srv.sig_int == NULL || srv.tick == NULL ||
+	    srv.hard_stop == NULL || event_add(srv.sig_hup, NULL) != 0 ||
 	    event_add(srv.sig_term, NULL) != 0 ||
 	    event_add(srv.sig_int, NULL) != 0 ||
 	    event_add(srv.tick, &second) != 0) {
 		log_msg(LOG_LEVEL_ERR, "cannot set up events");
 		goto out;
 	}
-	log_msg(LOG_LEVEL_NOTICE, "ready: %zu listener(s), map \"%s\", %s "
-				  "resolution",
+	log_msg(LOG_LEVEL_NOTICE,
+	    "ready: %zu listener(s), map \"%s\", %s "
+	    "resolution",
 	    srv.listener_count, srv.cfg.map_name,
 	    srv.cfg.resolution == CONFIG_RESOLUTION_STUB ? "stub"
-							 : "recursive");
+	                                                 : "recursive");
 	event_base_dispatch(srv.base);
 	log_msg(LOG_LEVEL_NOTICE, "stopped");
 	status = 0;

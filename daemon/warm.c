@@ -66,7 +66,8 @@ add_key(struct warm *w, const char *key, size_t len, unsigned from,
 
 	if (w->count == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 1024;
-		struct warm_key *grown = realloc(w->keys, ncap * sizeof(*grown));
+		struct warm_key *grown =
+		    realloc(w->keys, ncap * sizeof(*grown));
 
 		if (grown == NULL)
 			return -1;
@@ -105,7 +106,7 @@ from_cdb(const char *key, size_t len, enum record_status status,
 		return 0;
 	return add_key(w, key, len, FROM_CDB,
 	    status == RECORD_OK && rec->reply != POLICY_REPLY_TEMP ? rec
-								    : NULL);
+	                                                           : NULL);
 }
 
 static int
@@ -147,7 +148,8 @@ from_list(struct warm *w, const char *path, char *err, size_t err_size)
 			w->stats->invalid++;
 			continue;
 		}
-		if (add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL) != 0) {
+		if (add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL) !=
+		    0) {
 			snprintf(err, err_size, "out of memory");
 			rc = -1;
 			break;
@@ -174,7 +176,8 @@ merge_keys(struct warm *w)
 
 	qsort(w->keys, w->count, sizeof(*w->keys), key_compare);
 	for (size_t i = 0; i < w->count; i++) {
-		if (out > 0 && strcmp(w->keys[out - 1].key, w->keys[i].key) == 0) {
+		if (out > 0 &&
+		    strcmp(w->keys[out - 1].key, w->keys[i].key) == 0) {
 			struct warm_key *k = &w->keys[out - 1];
 
 			k->from |= w->keys[i].from;
@@ -267,8 +270,8 @@ resolve_all(struct warm *w, char *err, size_t err_size)
 	if ((w->ctx = resolve_ctx_new(w->cfg, w->base, err, err_size)) == NULL)
 		return -1;
 	if (w->progress != NULL) {
-		w->progress_ev = event_new(w->base, -1, EV_PERSIST,
-		    draw_progress, w);
+		w->progress_ev =
+		    event_new(w->base, -1, EV_PERSIST, draw_progress, w);
 		if (w->progress_ev != NULL)
 			event_add(w->progress_ev, &tick);
 	}
@@ -314,8 +317,8 @@ write_cdb(struct warm *w, struct cdbwrite *cw, char *err, size_t err_size)
 		if (k->decision.reply == POLICY_REPLY_TEMP) {
 			if (!k->has_old ||
 			    !store_stale_usable((time_t)k->old.expires,
-				k->decision.transient, w->now,
-				w->cfg->stale_ttl)) {
+			        k->decision.transient, w->now,
+			        w->cfg->stale_ttl)) {
 				st->dropped++;
 				continue;
 			}
@@ -330,7 +333,7 @@ write_cdb(struct warm *w, struct cdbwrite *cw, char *err, size_t err_size)
 		if ((len = record_encode(&rec, val, sizeof(val))) < 0)
 			continue;
 		if (cdbwrite_add(cw, k->key, strlen(k->key), val, (size_t)len,
-			err, err_size) != 0)
+		        err, err_size) != 0)
 			return -1;
 	}
 	st->written = cdbwrite_count(cw);
@@ -381,8 +384,8 @@ hand_back_file(const char *file, void *arg)
 }
 
 int
-warm_run(const struct config *cfg, char *const *lists, size_t n,
-    FILE *progress, struct warm_stats *stats, char *err, size_t err_size)
+warm_run(const struct config *cfg, char *const *lists, size_t n, FILE *progress,
+    struct warm_stats *stats, char *err, size_t err_size)
 {
 	struct warm w = { .cfg = cfg, .progress = progress, .stats = stats };
 	struct cdbwrite *cw = NULL;
@@ -409,7 +412,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n,
 	}
 	snprintf(journal, sizeof(journal), "%s/journal", cfg->state_dir);
 	if ((rotated_now = journal_rotate(journal, w.now, rotated,
-		 sizeof(rotated))) < 0) {
+	         sizeof(rotated))) < 0) {
 		snprintf(err, err_size, "cannot rotate %s: %s", journal,
 		    strerror(errno));
 		goto out;

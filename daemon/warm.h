@@ -23,10 +23,10 @@ struct warm_stats {
 	size_t from_lists;   /* ... in the given lists */
 	size_t invalid;      /* list lines that are no lookup key */
 	size_t dane_only, dane, notfound, temp;
-	size_t kept;    /* TEMP, previous record kept */
-	size_t dropped; /* TEMP, no usable previous record */
-	size_t written; /* records in the new CDB */
-	size_t handed_back; /* late journal keys returned to the journal */
+	size_t kept;            /* TEMP, previous record kept */
+	size_t dropped;         /* TEMP, no usable previous record */
+	size_t written;         /* records in the new CDB */
+	size_t handed_back;     /* late journal keys returned to the journal */
 	double seconds;         /* the whole run */
 	double resolve_seconds; /* the lookups alone */
 };

@@ -25,8 +25,8 @@ struct cdbwrite {
 	struct cdb_make make;
 	int fd;
 	int lock_fd;
-	bool making; /* cdb_make_start done, cdb_make_finish not yet */
-	uint64_t size;  /* bytes the finished file will take */
+	bool making;   /* cdb_make_start done, cdb_make_finish not yet */
+	uint64_t size; /* bytes the finished file will take */
 	uint64_t limit;
 	size_t count;
 	bool failed;
@@ -57,14 +57,16 @@ cdbwrite_open(const char *path, char *err, size_t err_size)
 	w->limit = CDBWRITE_LIMIT;
 	w->size = 2048;
 	if (snprintf(w->path, sizeof(w->path), "%s", path) >=
-		(int)sizeof(w->path) ||
+	        (int)sizeof(w->path) ||
 	    snprintf(w->tmp, sizeof(w->tmp), "%s.tmp", path) >=
-		(int)sizeof(w->tmp) ||
-	    snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
+	        (int)sizeof(w->tmp) ||
+	    snprintf(lock, sizeof(lock), "%s.lock", path) >=
+	        (int)sizeof(lock)) {
 		snprintf(err, err_size, "path too long: %s", path);
 		goto err;
 	}
-	w->lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	w->lock_fd =
+	    open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->lock_fd < 0) {
 		set_err(err, err_size, "cannot open lock file", lock, errno);
 		goto err;
@@ -125,7 +127,7 @@ cdbwrite_add(struct cdbwrite *w, const void *key, size_t key_len,
 		return -1;
 	}
 	if (cdb_make_add(&w->make, key, (unsigned)key_len, val,
-		(unsigned)val_len) != 0) {
+	        (unsigned)val_len) != 0) {
 		w->failed = true;
 		set_err(err, err_size, "cannot write", w->tmp, errno);
 		return -1;

@@ -208,7 +208,7 @@ parse_upstream(struct parse *p, const char *word)
 		    u->address);
 	if (at != NULL &&
 	    (at[1] == '0' || parse_number(at + 1, 10, 65535, &port) != 0 ||
-		port == 0))
+	        port == 0))
 		return fail(p,
 		    "bad upstream port in \"%s\" (expected 1..65535)", word);
 	u->port = (unsigned)port;

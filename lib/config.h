@@ -51,37 +51,38 @@ struct config_listen {
 
 struct config {
 	/* resolution (issue #2) */
-	enum config_resolution resolution;        /* resolution */
+	enum config_resolution resolution;                     /* resolution */
 	struct config_upstream upstream[CONFIG_MAX_UPSTREAMS]; /* upstream */
 	size_t upstream_count;
-	char trust_anchor_file[CONFIG_PATH_MAX];  /* trust_anchor_file */
-	unsigned query_timeout_ms;                /* query_timeout */
-	unsigned lookup_deadline_ms;              /* lookup_deadline */
-	unsigned max_cname_depth;                 /* max_cname_depth */
+	char trust_anchor_file[CONFIG_PATH_MAX]; /* trust_anchor_file */
+	unsigned query_timeout_ms;               /* query_timeout */
+	unsigned lookup_deadline_ms;             /* lookup_deadline */
+	unsigned max_cname_depth;                /* max_cname_depth */
 	/* logging */
-	int log_level;                            /* log_level */
-	int syslog_facility;                      /* syslog_facility */
+	int log_level;       /* log_level */
+	int syslog_facility; /* syslog_facility */
 	/* daemon (issue #3) */
 	struct config_listen listen[CONFIG_MAX_LISTEN]; /* listen */
 	size_t listen_count;
-	char map_name[CONFIG_NAME_MAX];           /* map_name */
-	char user[CONFIG_NAME_MAX];               /* user ("" = keep) */
-	char socket_group[CONFIG_NAME_MAX];       /* socket_group ("" = keep) */
-	unsigned socket_mode;                     /* socket_mode (octal) */
-	unsigned max_connections;                 /* max_connections */
-	unsigned max_lookups;                     /* max_lookups */
-	unsigned idle_timeout_ms;                 /* idle_timeout */
-	unsigned cache_entries;                   /* cache_entries */
-	unsigned min_ttl;                         /* min_ttl (seconds) */
-	unsigned max_ttl;                         /* max_ttl (seconds) */
+	char map_name[CONFIG_NAME_MAX];     /* map_name */
+	char user[CONFIG_NAME_MAX];         /* user ("" = keep) */
+	char socket_group[CONFIG_NAME_MAX]; /* socket_group ("" = keep) */
+	unsigned socket_mode;               /* socket_mode (octal) */
+	unsigned max_connections;           /* max_connections */
+	unsigned max_lookups;               /* max_lookups */
+	unsigned idle_timeout_ms;           /* idle_timeout */
+	unsigned cache_entries;             /* cache_entries */
+	unsigned min_ttl;                   /* min_ttl (seconds) */
+	unsigned max_ttl;                   /* max_ttl (seconds) */
 	/* store (issue #4) */
-	char state_dir[CONFIG_PATH_MAX];          /* state_dir */
-	char cache_file[CONFIG_PATH_MAX];         /* cache_file ("" = none) */
-	unsigned stale_ttl;                       /* stale_ttl (seconds) */
-	unsigned warm_concurrency;                /* warm_concurrency */
+	char state_dir[CONFIG_PATH_MAX];  /* state_dir */
+	char cache_file[CONFIG_PATH_MAX]; /* cache_file ("" = none) */
+	unsigned stale_ttl;               /* stale_ttl (seconds) */
+	unsigned warm_concurrency;        /* warm_concurrency */
 };
 
-/* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)). */
+/* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).
+ */
 void config_defaults(struct config *cfg);
 
 /*

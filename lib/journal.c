@@ -104,7 +104,7 @@ int
 journal_rotate(const char *path, time_t now, char *rotated, size_t size)
 {
 	if (snprintf(rotated, size, "%s.%lld.%ld", path, (long long)now,
-		(long)getpid()) >= (int)size) {
+	        (long)getpid()) >= (int)size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -135,7 +135,8 @@ journal_rotated_each(const char *path, int (*fn)(const char *file, void *arg),
 		const char *rest = de->d_name + base_len;
 
 		/* path.<digits>.<digits> only */
-		if (strncmp(de->d_name, base, base_len) != 0 || rest[0] != '.' ||
+		if (strncmp(de->d_name, base, base_len) != 0 ||
+		    rest[0] != '.' ||
 		    strspn(rest + 1, "0123456789.") != strlen(rest + 1) ||
 		    rest[1] == '\0')
 			continue;

@@ -32,8 +32,7 @@ struct journal *journal_open(const char *path);
  * printable ASCII, or a space, are refused. Returns 0, or -1 (errno set;
  * the caller logs it, once). now paces the check for a rotated file.
  */
-int journal_append(struct journal *j, const char *key, size_t len,
-    time_t now);
+int journal_append(struct journal *j, const char *key, size_t len, time_t now);
 
 /* journal_close: close and free. NULL is a no-op. */
 void journal_close(struct journal *j);
@@ -42,8 +41,7 @@ void journal_close(struct journal *j);
  * journal_rotate: rename path to path.<now>.<pid> and put that name in
  * rotated. Returns 1 if renamed, 0 if there was no journal, -1 on error.
  */
-int journal_rotate(const char *path, time_t now, char *rotated,
-    size_t size);
+int journal_rotate(const char *path, time_t now, char *rotated, size_t size);
 
 /*
  * journal_rotated_each: call fn for each rotated journal file of path

@@ -20,9 +20,9 @@
 enum mapkey_result {
 	MAPKEY_LOOKUP,  /* look it up: *out is filled */
 	MAPKEY_SKIP,    /* answer NOTFOUND, no DNS, nothing to log: leading
-			 * dot (parent-domain key) or IP literal */
+	                 * dot (parent-domain key) or IP literal */
 	MAPKEY_INVALID, /* answer NOTFOUND, no DNS, log once: bad syntax,
-			 * bad port, non-ASCII, empty, too long */
+	                 * bad port, non-ASCII, empty, too long */
 };
 
 struct mapkey {
@@ -43,8 +43,8 @@ struct mapkey {
  * On MAPKEY_LOOKUP fills *out. On MAPKEY_INVALID sets *why to a static
  * string (if why is not NULL).
  */
-enum mapkey_result mapkey_parse(const char *key, size_t len,
-    struct mapkey *out, const char **why);
+enum mapkey_result mapkey_parse(const char *key, size_t len, struct mapkey *out,
+    const char **why);
 
 /*
  * mapkey_name_valid: 1 if name[0..len) is a syntactically valid host name

@@ -44,7 +44,7 @@ policy_classify(enum policy_transport transport, enum policy_dnssec dnssec,
 			fact.answer = POLICY_ANSWER_NXDOMAIN;
 		else
 			fact.answer = has_data ? POLICY_ANSWER_DATA
-					       : POLICY_ANSWER_NODATA;
+			                       : POLICY_ANSWER_NODATA;
 	}
 	return fact;
 }
@@ -84,8 +84,7 @@ fact_secure_data(const struct policy_fact *fact)
 }
 
 static enum policy_host_state
-tlsa_rrset_state(const struct tlsa_record *rrs, size_t count,
-    const char **why)
+tlsa_rrset_state(const struct tlsa_record *rrs, size_t count, const char **why)
 {
 	for (size_t i = 0; i < count; i++)
 		if (tlsa_usable(&rrs[i], NULL)) {
@@ -191,8 +190,7 @@ rcode_name(int rcode)
 	return "unknown rcode";
 }
 
-static void
-set_reason(struct policy_decision *out, const char *fmt, ...)
+static void set_reason(struct policy_decision *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -218,7 +216,8 @@ set_failure(struct policy_decision *out, const struct policy_fact *fact,
 	    fact->failure != POLICY_FAIL_INDETERMINATE;
 	switch (fact->failure) {
 	case POLICY_FAIL_BOGUS:
-		set_reason(out, "dnssec validation failure: %s %s", what, clean);
+		set_reason(out, "dnssec validation failure: %s %s", what,
+		    clean);
 		break;
 	case POLICY_FAIL_INDETERMINATE:
 		set_reason(out, "dnssec status indeterminate: %s %s", what,
@@ -265,7 +264,7 @@ set_host_failure(struct policy_decision *out, const struct policy_host *host,
 	snprintf(owner, sizeof(owner), "_%u._tcp.%s", port, base);
 	set_failure(out,
 	    fact_failed(&host->tlsa_expanded) ? &host->tlsa_expanded
-					      : &host->tlsa_original,
+	                                      : &host->tlsa_original,
 	    "TLSA", owner);
 }
 

@@ -40,7 +40,8 @@ enum policy_answer {
 	POLICY_ANSWER_NODATA,    /* NOERROR, no records of the asked type */
 	POLICY_ANSWER_NXDOMAIN,  /* the name does not exist */
 	POLICY_ANSWER_FAILED,    /* see enum policy_failure */
-	POLICY_ANSWER_TOOLONG,   /* the name would exceed 255 octets: cannot exist */
+	POLICY_ANSWER_TOOLONG, /* the name would exceed 255 octets: cannot exist
+	                        */
 };
 
 enum policy_failure {
@@ -49,8 +50,8 @@ enum policy_failure {
 	POLICY_FAIL_INDETERMINATE,
 	POLICY_FAIL_TIMEOUT,
 	POLICY_FAIL_NETWORK,
-	POLICY_FAIL_RCODE,   /* SERVFAIL, REFUSED, FORMERR, ...: see rcode */
-	POLICY_FAIL_CNAME,   /* CNAME chain too long or looping */
+	POLICY_FAIL_RCODE, /* SERVFAIL, REFUSED, FORMERR, ...: see rcode */
+	POLICY_FAIL_CNAME, /* CNAME chain too long or looping */
 };
 
 /*
@@ -65,7 +66,6 @@ struct policy_fact {
 	int rcode;                   /* last rcode seen, -1 if none */
 	uint32_t ttl;
 };
-
 
 /* Everything learnt about one MX host (or the [host] of a nexthop key). */
 struct policy_host {
@@ -86,11 +86,11 @@ struct policy_host {
 
 /* The facts for one socketmap key. */
 struct policy_facts {
-	const char *domain;      /* normalised domain or [host] name */
-	bool nexthop;            /* key was [host] or [host]:port: no MX stage */
-	unsigned port;           /* TLSA port: _port._tcp (for reasons only) */
-	struct policy_fact mx;   /* NOT_ASKED when nexthop */
-	bool null_mx;            /* MX RRset held only "0 ." */
+	const char *domain;    /* normalised domain or [host] name */
+	bool nexthop;          /* key was [host] or [host]:port: no MX stage */
+	unsigned port;         /* TLSA port: _port._tcp (for reasons only) */
+	struct policy_fact mx; /* NOT_ASKED when nexthop */
+	bool null_mx;          /* MX RRset held only "0 ." */
 	const struct policy_host *hosts;
 	size_t host_count;
 };
@@ -115,7 +115,8 @@ enum policy_reply {
 
 struct policy_decision {
 	enum policy_reply reply;
-	/* Why, in one line of printable ASCII; for TEMP it is the reply text. */
+	/* Why, in one line of printable ASCII; for TEMP it is the reply text.
+	 */
 	char reason[POLICY_REASON_MAX];
 	/* Smallest TTL among the RRsets that decided it; 0 if none. */
 	uint32_t ttl;

@@ -111,7 +111,8 @@ name_from_wire(const getdns_bindata *wire, char *dst, size_t size)
 	char *fqdn = NULL;
 	size_t len;
 
-	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) != GETDNS_RETURN_GOOD ||
+	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) !=
+	        GETDNS_RETURN_GOOD ||
 	    fqdn == NULL)
 		return -1;
 	len = strlen(fqdn);
@@ -163,11 +164,11 @@ struct reply_view {
 	enum policy_transport transport;
 	enum policy_dnssec dnssec;
 	int rcode;
-	getdns_dict *reply;     /* replies_tree[0], borrowed */
-	getdns_list *answer;    /* borrowed */
-	bool has_data;          /* RRs of the asked type present */
-	uint32_t ttl;           /* min TTL of the answer, or negative TTL */
-	char end[NAME_SIZE];    /* the CNAME chain's end within the answer */
+	getdns_dict *reply;  /* replies_tree[0], borrowed */
+	getdns_list *answer; /* borrowed */
+	bool has_data;       /* RRs of the asked type present */
+	uint32_t ttl;        /* min TTL of the answer, or negative TTL */
+	char end[NAME_SIZE]; /* the CNAME chain's end within the answer */
 };
 
 static enum policy_dnssec
@@ -202,12 +203,12 @@ negative_ttl(getdns_dict *reply)
 		uint32_t minimum;
 
 		if (getdns_list_get_dict(authority, i, &rr) !=
-			GETDNS_RETURN_GOOD ||
+		        GETDNS_RETURN_GOOD ||
 		    rr_type(rr) != GETDNS_RRTYPE_SOA)
 			continue;
 		ttl = rr_ttl(rr);
 		if (getdns_dict_get_int(rr, "/rdata/minimum", &minimum) ==
-			GETDNS_RETURN_GOOD &&
+		        GETDNS_RETURN_GOOD &&
 		    minimum < ttl)
 			ttl = minimum;
 		break;
@@ -241,7 +242,7 @@ view_reply(getdns_callback_type_t type, getdns_dict *response,
 		return;
 	}
 	if (getdns_dict_get_list(response, "replies_tree", &replies) !=
-		GETDNS_RETURN_GOOD ||
+	        GETDNS_RETURN_GOOD ||
 	    getdns_list_get_length(replies, &n) != GETDNS_RETURN_GOOD ||
 	    n == 0 ||
 	    getdns_list_get_dict(replies, 0, &v->reply) != GETDNS_RETURN_GOOD) {
@@ -280,12 +281,12 @@ view_reply(getdns_callback_type_t type, getdns_dict *response,
 			char owner[NAME_SIZE];
 
 			if (getdns_list_get_dict(v->answer, i, &rr) !=
-				GETDNS_RETURN_GOOD ||
+			        GETDNS_RETURN_GOOD ||
 			    rr_type(rr) != GETDNS_RRTYPE_CNAME ||
 			    rr_owner(rr, owner, sizeof(owner)) != 0 ||
 			    strcmp(owner, v->end) != 0 ||
 			    getdns_dict_get_bindata(rr, "/rdata/cname",
-				&target) != GETDNS_RETURN_GOOD)
+			        &target) != GETDNS_RETURN_GOOD)
 				continue;
 			if (rr_ttl(rr) < v->ttl)
 				v->ttl = rr_ttl(rr);
@@ -301,7 +302,7 @@ view_reply(getdns_callback_type_t type, getdns_dict *response,
 		getdns_dict *rr;
 
 		if (getdns_list_get_dict(v->answer, i, &rr) ==
-			GETDNS_RETURN_GOOD &&
+		        GETDNS_RETURN_GOOD &&
 		    rr_type(rr) == qtype) {
 			v->has_data = true;
 			if (rr_ttl(rr) < v->ttl)
@@ -333,13 +334,15 @@ answer_text(getdns_list *answer)
 		char *line = NULL;
 		size_t len;
 
-		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		if (getdns_list_get_dict(answer, i, &rr) !=
+		        GETDNS_RETURN_GOOD ||
 		    rr_type(rr) == GETDNS_RRTYPE_RRSIG ||
 		    getdns_rr_dict2str(rr, &line) != GETDNS_RETURN_GOOD ||
 		    line == NULL)
 			continue;
 		len = strlen(line);
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' '))
 			len--;
 		if (used + len + 2 > cap) {
 			size_t ncap = (used + len + 2) * 2;
@@ -416,8 +419,7 @@ fold_step(struct rquery *q, const struct policy_fact *step)
 static void
 unlink_query(struct resolve_job *job, struct rquery *q)
 {
-	for (struct rquery **pp = &job->queries; *pp != NULL;
-	    pp = &(*pp)->next)
+	for (struct rquery **pp = &job->queries; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == q) {
 			*pp = q->next;
 			job->pending--;
@@ -465,11 +467,11 @@ query_send(struct resolve_job *job, struct rquery *q)
 
 	if (q->timer == NULL &&
 	    (q->timer = evtimer_new(job->ctx->base, query_timed_out, q)) ==
-		NULL)
+	        NULL)
 		return -1;
 	snprintf(fqdn, sizeof(fqdn), "%s.", q->qname);
 	if (getdns_general(job->ctx->gd, fqdn, q->qtype, job->ctx->extensions,
-		q, &q->tid, query_done) != GETDNS_RETURN_GOOD)
+	        q, &q->tid, query_done) != GETDNS_RETURN_GOOD)
 		return -1;
 	evtimer_add(q->timer, &tv);
 	return 0;
@@ -502,8 +504,8 @@ query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
 			.dnssec = POLICY_DNSSEC_INDETERMINATE,
 			.rcode = -1 };
 
-		struct policy_fact step = policy_classify(v.transport,
-		    v.dnssec, v.rcode, false, 0);
+		struct policy_fact step =
+		    policy_classify(v.transport, v.dnssec, v.rcode, false, 0);
 
 		snprintf(v.end, sizeof(v.end), "%s", q->qname);
 		unlink_query(job, q);
@@ -589,12 +591,13 @@ take_mx_hosts(struct resolve_job *job, getdns_list *answer)
 		getdns_bindata *exchange;
 		uint32_t pref;
 
-		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		if (getdns_list_get_dict(answer, i, &rr) !=
+		        GETDNS_RETURN_GOOD ||
 		    rr_type(rr) != GETDNS_RRTYPE_MX ||
 		    getdns_dict_get_int(rr, "/rdata/preference", &pref) !=
-			GETDNS_RETURN_GOOD ||
+		        GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_bindata(rr, "/rdata/exchange", &exchange) !=
-			GETDNS_RETURN_GOOD ||
+		        GETDNS_RETURN_GOOD ||
 		    name_from_wire(exchange, mx[count].name, NAME_SIZE) != 0)
 			continue;
 		if (mx[count].name[0] == '\0') {
@@ -631,17 +634,18 @@ take_tlsa(struct resolve_job *job, struct rquery *q, getdns_list *answer)
 		uint32_t usage, selector, mtype;
 		uint8_t *copy;
 
-		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		if (getdns_list_get_dict(answer, i, &rr) !=
+		        GETDNS_RETURN_GOOD ||
 		    rr_type(rr) != GETDNS_RRTYPE_TLSA ||
 		    getdns_dict_get_int(rr, "/rdata/certificate_usage",
-			&usage) != GETDNS_RETURN_GOOD ||
+		        &usage) != GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_int(rr, "/rdata/selector", &selector) !=
-			GETDNS_RETURN_GOOD ||
+		        GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_int(rr, "/rdata/matching_type", &mtype) !=
-			GETDNS_RETURN_GOOD ||
+		        GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_bindata(rr,
-			"/rdata/certificate_association_data",
-			&data) != GETDNS_RETURN_GOOD)
+		        "/rdata/certificate_association_data",
+		        &data) != GETDNS_RETURN_GOOD)
 			continue;
 		copy = malloc(data->size > 0 ? data->size : 1);
 		if (copy == NULL)
@@ -734,8 +738,8 @@ query_done(getdns_context *gd, getdns_callback_type_t type,
 	}
 	evtimer_del(q->timer);
 	view_reply(type, response, q->qname, q->qtype, &v);
-	step = policy_classify(v.transport, v.dnssec, v.rcode, v.has_data,
-	    v.ttl);
+	step =
+	    policy_classify(v.transport, v.dnssec, v.rcode, v.has_data, v.ttl);
 	add_evidence(job, q, &v, &step);
 	fold_step(q, &step);
 
@@ -773,9 +777,10 @@ query_timed_out(evutil_socket_t fd, short what, void *arg)
 	struct rquery *q = arg;
 	struct resolve_job *job = q->job;
 	struct reply_view v = { .transport = POLICY_TRANSPORT_TIMEOUT,
-		.dnssec = POLICY_DNSSEC_INDETERMINATE, .rcode = -1 };
-	struct policy_fact step = policy_classify(v.transport, v.dnssec,
-	    v.rcode, false, 0);
+		.dnssec = POLICY_DNSSEC_INDETERMINATE,
+		.rcode = -1 };
+	struct policy_fact step =
+	    policy_classify(v.transport, v.dnssec, v.rcode, false, 0);
 	getdns_transaction_t tid = q->tid;
 
 	(void)fd;
@@ -876,8 +881,8 @@ job_maybe_finish(struct resolve_job *job)
 }
 
 struct resolve_job *
-resolve_start(struct resolve_ctx *ctx, const struct mapkey *key,
-    unsigned flags, resolve_done_fn *cb, void *arg)
+resolve_start(struct resolve_ctx *ctx, const struct mapkey *key, unsigned flags,
+    resolve_done_fn *cb, void *arg)
 {
 	struct resolve_job *job = calloc(1, sizeof(*job));
 	struct timeval deadline;
@@ -940,8 +945,10 @@ resolve_job_free(struct resolve_job *job)
 		for (size_t i = 0; i < RESOLVE_MAX_HOSTS; i++)
 			for (int s = 0; s < 2; s++) {
 				for (size_t r = 0; r < job->rhosts[i].count[s];
-				    r++)
-					free((void *)job->rhosts[i].rrs[s][r].data);
+				     r++)
+					free((void *)job->rhosts[i]
+					         .rrs[s][r]
+					         .data);
 				free(job->rhosts[i].rrs[s]);
 			}
 	for (size_t i = 0; i < job->evidence_count; i++)
@@ -1086,7 +1093,8 @@ set_trust_anchors(getdns_context *gd, const char *path, char *err,
 		getdns_dict *rr;
 		uint32_t type;
 
-		if (getdns_list_get_dict(anchors, i, &rr) == GETDNS_RETURN_GOOD &&
+		if (getdns_list_get_dict(anchors, i, &rr) ==
+		        GETDNS_RETURN_GOOD &&
 		    (type = rr_type(rr)) != 0 &&
 		    (type == GETDNS_RRTYPE_DS || type == GETDNS_RRTYPE_DNSKEY))
 			usable++;
@@ -1098,8 +1106,8 @@ set_trust_anchors(getdns_context *gd, const char *path, char *err,
 	}
 	if (getdns_context_set_dnssec_trust_anchors(gd, anchors) !=
 	    GETDNS_RETURN_GOOD) {
-		snprintf(err, err_size, "trust anchor file %s: getdns refused it",
-		    path);
+		snprintf(err, err_size,
+		    "trust anchor file %s: getdns refused it", path);
 		goto out;
 	}
 	rc = 0;
@@ -1110,8 +1118,8 @@ out:
 }
 
 struct resolve_ctx *
-resolve_ctx_new(const struct config *cfg, struct event_base *base,
-    char *err, size_t err_size)
+resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
+    size_t err_size)
 {
 	struct resolve_ctx *ctx = calloc(1, sizeof(*ctx));
 	bool stub = cfg->resolution == CONFIG_RESOLUTION_STUB;
@@ -1131,7 +1139,7 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base,
 		goto err;
 	}
 	if (getdns_context_set_resolution_type(ctx->gd,
-		stub ? GETDNS_RESOLUTION_STUB : GETDNS_RESOLUTION_RECURSING) !=
+	        stub ? GETDNS_RESOLUTION_STUB : GETDNS_RESOLUTION_RECURSING) !=
 	    GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size, "getdns: %s resolution unavailable",
 		    stub ? "stub" : "recursive");
@@ -1143,14 +1151,15 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base,
 	 * anchor fetch (data.iana.org): the configured anchor is the only
 	 * one, and a wrong one fails closed. */
 	if (getdns_context_set_trust_anchors_verify_CA(ctx->gd, "") !=
-		GETDNS_RETURN_GOOD ||
+	        GETDNS_RETURN_GOOD ||
 	    getdns_context_set_trust_anchors_verify_email(ctx->gd, "") !=
-		GETDNS_RETURN_GOOD ||
+	        GETDNS_RETURN_GOOD ||
 	    (cfg->state_dir[0] != '\0' &&
-		getdns_context_set_appdata_dir(ctx->gd, cfg->state_dir) !=
-		    GETDNS_RETURN_GOOD)) {
-		snprintf(err, err_size, "getdns: cannot disable zero-config "
-					"trust anchors");
+	        getdns_context_set_appdata_dir(ctx->gd, cfg->state_dir) !=
+	            GETDNS_RETURN_GOOD)) {
+		snprintf(err, err_size,
+		    "getdns: cannot disable zero-config "
+		    "trust anchors");
 		goto err;
 	}
 	if (set_trust_anchors(ctx->gd, cfg->trust_anchor_file, err, err_size) !=
@@ -1159,7 +1168,7 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base,
 	/* Far beyond our own timers, so getdns never times out by itself
 	 * (see the top of this file). */
 	if (getdns_context_set_timeout(ctx->gd,
-		(uint64_t)cfg->lookup_deadline_ms + 60000) !=
+	        (uint64_t)cfg->lookup_deadline_ms + 60000) !=
 	    GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size, "getdns: cannot set the query timeout");
 		goto err;
@@ -1167,9 +1176,9 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base,
 	ctx->extensions = getdns_dict_create();
 	if (ctx->extensions == NULL ||
 	    getdns_dict_set_int(ctx->extensions, "dnssec_return_status",
-		GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD ||
+	        GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD ||
 	    getdns_dict_set_int(ctx->extensions, "dnssec_return_all_statuses",
-		GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD) {
+	        GETDNS_EXTENSION_TRUE) != GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size, "getdns: cannot set extensions");
 		goto err;
 	}

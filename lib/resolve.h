@@ -64,8 +64,7 @@ enum resolve_flags {
  * on memory or getdns failure (errno-style: nothing started, cb not called).
  */
 struct resolve_job *resolve_start(struct resolve_ctx *ctx,
-    const struct mapkey *key, unsigned flags, resolve_done_fn *cb,
-    void *arg);
+    const struct mapkey *key, unsigned flags, resolve_done_fn *cb, void *arg);
 
 /* resolve_job_cancel: stop a running job and free it; its callback is not
  * called. Also valid (same as resolve_job_free) after the callback. */
@@ -88,16 +87,16 @@ struct resolve_evidence {
 	uint16_t qtype;
 	enum policy_transport transport;
 	enum policy_dnssec dnssec;
-	int rcode;          /* -1 if no reply */
+	int rcode; /* -1 if no reply */
 	uint32_t ttl;
 	struct policy_fact fact; /* as classified */
-	char *rdata;        /* records as text, one per line; may be NULL */
+	char *rdata; /* records as text, one per line; may be NULL */
 };
 
 /* resolve_job_evidence: the queries made, in the order they completed.
  * Empty unless RESOLVE_EVIDENCE was given. */
-const struct resolve_evidence *resolve_job_evidence(
-    const struct resolve_job *job, size_t *count);
+const struct resolve_evidence *
+resolve_job_evidence(const struct resolve_job *job, size_t *count);
 
 /* resolve_dnssec_name: "secure", "insecure", "bogus", "indeterminate". */
 const char *resolve_dnssec_name(enum policy_dnssec dnssec);

@@ -27,7 +27,7 @@
 #define STORE_KEY_MAX 1024
 
 struct store_entry {
-	struct store_entry *chain;      /* next in the hash bucket */
+	struct store_entry *chain;         /* next in the hash bucket */
 	struct store_entry *newer, *older; /* LRU list */
 	uint32_t hash;
 	time_t expires;
@@ -57,7 +57,7 @@ struct store {
 	struct file_id cdb_id;
 	size_t cdb_records;
 	time_t cdb_checked;
-	bool cdb_warned; /* bad records in this file already logged */
+	bool cdb_warned;          /* bad records in this file already logged */
 	struct file_id failed_id; /* last unusable file, logged once */
 	bool failed_valid;
 };
@@ -241,8 +241,9 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
 		return m;
 	}
 	d = cdb_get_record(store, key, len, now, &disk);
-	if (d == STORE_FRESH || (d == STORE_STALE && (m == STORE_MISS ||
-						      disk.expires > mem.expires))) {
+	if (d == STORE_FRESH ||
+	    (d == STORE_STALE &&
+	        (m == STORE_MISS || disk.expires > mem.expires))) {
 		*hit = disk;
 		return d;
 	}
@@ -400,7 +401,7 @@ cdb_open_checked(const char *path, struct cdb *cdb, struct file_id *id,
 	file_id_of(&st, id);
 	if (cdb_init(cdb, fd) != 0) {
 		*why = st.st_size < 2048 ? "too short to be a CDB file"
-					 : "not a CDB file";
+		                         : "not a CDB file";
 		goto err;
 	}
 	if (cdb_count(cdb, records) != 0) {
@@ -431,14 +432,14 @@ cdb_reopen(struct store *store)
 			struct file_id bad;
 
 			file_id_of(&st, &bad);
-			if (store->failed_valid && file_id_same(&bad,
-						       &store->failed_id))
+			if (store->failed_valid &&
+			    file_id_same(&bad, &store->failed_id))
 				return -1;
 			store->failed_id = bad;
 			store->failed_valid = true;
 		}
-		log_msg(LOG_LEVEL_WARNING,
-		    "cache file %s: %s: ignored%s", store->cdb_path, why,
+		log_msg(LOG_LEVEL_WARNING, "cache file %s: %s: ignored%s",
+		    store->cdb_path, why,
 		    store->cdb_fd >= 0 ? ", still using the previous one" : "");
 		return -1;
 	}
@@ -501,7 +502,7 @@ store_cdb_records(const struct store *store)
 int
 store_cdb_scan(const char *path,
     int (*fn)(const char *key, size_t key_len, enum record_status status,
-	const struct record *rec, void *arg),
+        const struct record *rec, void *arg),
     void *arg, char *err, size_t err_size)
 {
 	struct cdb cdb;

@@ -63,8 +63,8 @@ void store_free(struct store *store);
 /* store_get: look key[0..len) up as of now, in memory and then in the CDB;
  * fills *hit unless MISS. A fresher memory entry wins over the CDB; a stale
  * memory entry is returned only if the CDB has nothing fresh. */
-enum store_result store_get(struct store *store, const char *key,
-    size_t len, time_t now, struct store_hit *hit);
+enum store_result store_get(struct store *store, const char *key, size_t len,
+    time_t now, struct store_hit *hit);
 
 /*
  * store_put: remember reply for key until expires, replacing any entry.
@@ -105,7 +105,7 @@ size_t store_cdb_records(const struct store *store);
  */
 int store_cdb_scan(const char *path,
     int (*fn)(const char *key, size_t key_len, enum record_status status,
-	const struct record *rec, void *arg),
+        const struct record *rec, void *arg),
     void *arg, char *err, size_t err_size);
 
 /*

@@ -49,8 +49,9 @@ tlsa_usable(const struct tlsa_record *rr, const char **why)
 	const char *reason = NULL;
 
 	if (rr->usage != TLSA_USAGE_DANE_TA && rr->usage != TLSA_USAGE_DANE_EE)
-		reason = rr->usage <= 1 ? "PKIX usage (0/1) is unusable for SMTP"
-					: "unknown certificate usage";
+		reason = rr->usage <= 1
+		    ? "PKIX usage (0/1) is unusable for SMTP"
+		    : "unknown certificate usage";
 	else if (rr->selector != TLSA_SELECTOR_CERT &&
 	    rr->selector != TLSA_SELECTOR_SPKI)
 		reason = "unknown selector";

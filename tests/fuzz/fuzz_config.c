@@ -19,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	config_defaults(&cfg);
 	err[0] = '\0';
 	if (config_parse(&cfg, "fuzz.conf", (const char *)data, size, err,
-		sizeof(err)) != 0) {
+	        sizeof(err)) != 0) {
 		if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL)
 			abort();
 		return 0;
@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cfg.min_ttl > cfg.max_ttl ||
 	    cfg.query_timeout_ms > cfg.lookup_deadline_ms ||
 	    (cfg.resolution == CONFIG_RESOLUTION_STUB &&
-		cfg.upstream_count == 0) ||
+	        cfg.upstream_count == 0) ||
 	    cfg.map_name[0] == '\0')
 		abort();
 	return 0;

@@ -23,13 +23,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		while (off < size &&
 		    netstring_decode(buf + off, size - off, limits[l], &payload,
-			&plen, &used) == NETSTRING_DONE) {
+		        &plen, &used) == NETSTRING_DONE) {
 			char *again = malloc(used);
 
 			if (plen > limits[l] || used > size - off ||
 			    again == NULL ||
 			    netstring_encode(again, used, payload, plen) !=
-				(long)used ||
+			        (long)used ||
 			    memcmp(again, buf + off, used) != 0)
 				abort();
 			free(again);

@@ -21,8 +21,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 	long n;
 
-	if (sockmap_parse_request(buf, size, &map, &map_len, &key,
-		&key_len) == 0) {
+	if (sockmap_parse_request(buf, size, &map, &map_len, &key, &key_len) ==
+	    0) {
 		if (map < buf || map + map_len > buf + size || key < buf ||
 		    key + key_len > buf + size || map_len == 0)
 			abort();
@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n < 0)
 			abort(); /* the buffer is big enough for any text */
 		if (netstring_decode(reply, (size_t)n, SOCKMAP_MAX_REPLY,
-			&payload, &plen, &used) != NETSTRING_DONE ||
+		        &payload, &plen, &used) != NETSTRING_DONE ||
 		    used != (size_t)n)
 			abort();
 		for (size_t i = 0; i < plen; i++)

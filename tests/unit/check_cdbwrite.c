@@ -43,7 +43,7 @@ write_file(int n, const char *tag)
 		int vl = snprintf(v, sizeof(v), "v%d-%s", i, tag);
 
 		ck_assert_int_eq(cdbwrite_add(w, k, (size_t)kl, v, (size_t)vl,
-				     err, sizeof(err)),
+		                     err, sizeof(err)),
 		    0);
 	}
 	ck_assert_int_eq(cdbwrite_count(w), (size_t)n);
@@ -100,7 +100,7 @@ START_TEST(abort_keeps_old)
 	w = cdbwrite_open(path, err, sizeof(err));
 	ck_assert_ptr_nonnull(w);
 	ck_assert_int_eq(cdbwrite_add(w, "k1", 2, "replaced", 8, err,
-			     sizeof(err)),
+	                     sizeof(err)),
 	    0);
 	cdbwrite_abort(w);
 	read_value("k1", v, sizeof(v));
@@ -185,8 +185,8 @@ END_TEST
 START_TEST(unwritable_directory)
 {
 	char err[256];
-	struct cdbwrite *w = cdbwrite_open("/nonexistent-dir/cache.cdb", err,
-	    sizeof(err));
+	struct cdbwrite *w =
+	    cdbwrite_open("/nonexistent-dir/cache.cdb", err, sizeof(err));
 
 	ck_assert_ptr_null(w);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/cache.cdb"));

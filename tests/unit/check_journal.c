@@ -123,7 +123,7 @@ START_TEST(malformed_lines_skipped)
 	ck_assert_str_eq(s.keys[2], "last-without-newline");
 	ck_assert_uint_eq(skipped, 2);
 	ck_assert_int_eq(journal_read("/nonexistent/journal", collect, &s,
-			     NULL),
+	                     NULL),
 	    -1);
 }
 END_TEST

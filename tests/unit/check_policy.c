@@ -71,13 +71,22 @@ host(const char *name, const char *expanded, struct policy_fact a,
 }
 
 /* Host shorthands by verdict. */
-#define H_DANE(n) host(n, NULL, S_DATA, S_NODATA, S_DATA, USABLE, NOT_ASKED, NONE_RRS)
-#define H_NON_DANE(n) host(n, NULL, S_DATA, S_NODATA, S_NX, NONE_RRS, NOT_ASKED, NONE_RRS)
-#define H_INSECURE(n) host(n, NULL, I_DATA, I_NODATA, NOT_ASKED, NONE_RRS, NOT_ASKED, NONE_RRS)
-#define H_UNUSABLE(n) host(n, NULL, S_DATA, S_NODATA, S_DATA, UNUSABLE, NOT_ASKED, NONE_RRS)
-#define H_NO_ADDR(n) host(n, NULL, S_NODATA, S_NX, NOT_ASKED, NONE_RRS, NOT_ASKED, NONE_RRS)
-#define H_TLSA_BOGUS(n) host(n, NULL, S_DATA, S_NODATA, BOGUS, NONE_RRS, NOT_ASKED, NONE_RRS)
-#define H_A_TIMEOUT(n) host(n, NULL, TIMEOUT, S_NODATA, NOT_ASKED, NONE_RRS, NOT_ASKED, NONE_RRS)
+#define H_DANE(n)                                                              \
+	host(n, NULL, S_DATA, S_NODATA, S_DATA, USABLE, NOT_ASKED, NONE_RRS)
+#define H_NON_DANE(n)                                                          \
+	host(n, NULL, S_DATA, S_NODATA, S_NX, NONE_RRS, NOT_ASKED, NONE_RRS)
+#define H_INSECURE(n)                                                          \
+	host(n, NULL, I_DATA, I_NODATA, NOT_ASKED, NONE_RRS, NOT_ASKED,        \
+	    NONE_RRS)
+#define H_UNUSABLE(n)                                                          \
+	host(n, NULL, S_DATA, S_NODATA, S_DATA, UNUSABLE, NOT_ASKED, NONE_RRS)
+#define H_NO_ADDR(n)                                                           \
+	host(n, NULL, S_NODATA, S_NX, NOT_ASKED, NONE_RRS, NOT_ASKED, NONE_RRS)
+#define H_TLSA_BOGUS(n)                                                        \
+	host(n, NULL, S_DATA, S_NODATA, BOGUS, NONE_RRS, NOT_ASKED, NONE_RRS)
+#define H_A_TIMEOUT(n)                                                         \
+	host(n, NULL, TIMEOUT, S_NODATA, NOT_ASKED, NONE_RRS, NOT_ASKED,       \
+	    NONE_RRS)
 
 /* ---------------------------------------------------------------- classify */
 
@@ -95,8 +104,8 @@ START_TEST(classify_table)
 	} cases[] = {
 		{ "secure data", POLICY_TRANSPORT_OK, POLICY_DNSSEC_SECURE, 0,
 		    true, POLICY_ANSWER_DATA, POLICY_FAIL_NONE, true },
-		{ "secure nodata", POLICY_TRANSPORT_OK, POLICY_DNSSEC_SECURE,
-		    0, false, POLICY_ANSWER_NODATA, POLICY_FAIL_NONE, true },
+		{ "secure nodata", POLICY_TRANSPORT_OK, POLICY_DNSSEC_SECURE, 0,
+		    false, POLICY_ANSWER_NODATA, POLICY_FAIL_NONE, true },
 		{ "secure nxdomain", POLICY_TRANSPORT_OK, POLICY_DNSSEC_SECURE,
 		    3, false, POLICY_ANSWER_NXDOMAIN, POLICY_FAIL_NONE, true },
 		{ "insecure data", POLICY_TRANSPORT_OK, POLICY_DNSSEC_INSECURE,
@@ -183,92 +192,92 @@ START_TEST(host_state_table)
 		struct policy_host host;
 		enum policy_host_state state;
 	} cases[] = {
-		{ "secure addresses, usable TLSA",
-		    H_DANE("mx.example"), POLICY_HOST_DANE },
+		{ "secure addresses, usable TLSA", H_DANE("mx.example"),
+		    POLICY_HOST_DANE },
 		{ "usable record among unusable ones",
 		    host("mx.example", NULL, S_DATA, S_DATA, S_DATA, MIXED,
-			NOT_ASKED, NONE_RRS),
+		        NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_DANE },
-		{ "bogus A: unknown", host("mx.example", NULL, BOGUS, S_DATA,
-					  NOT_ASKED, NONE_RRS, NOT_ASKED,
-					  NONE_RRS),
+		{ "bogus A: unknown",
+		    host("mx.example", NULL, BOGUS, S_DATA, NOT_ASKED, NONE_RRS,
+		        NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "AAAA timeout while A secure: unknown",
 		    host("mx.example", NULL, S_DATA, TIMEOUT, NOT_ASKED,
-			NONE_RRS, NOT_ASKED, NONE_RRS),
+		        NONE_RRS, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "A SERVFAIL: unknown",
 		    host("mx.example", NULL, SERVFAIL, S_DATA, NOT_ASKED,
-			NONE_RRS, NOT_ASKED, NONE_RRS),
+		        NONE_RRS, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "insecure A: non-DANE, no TLSA lookup",
 		    H_INSECURE("mx.example"), POLICY_HOST_NON_DANE },
 		{ "secure A but insecure AAAA denial: non-DANE",
 		    host("mx.example", NULL, S_DATA, I_NODATA, S_DATA, USABLE,
-			NOT_ASKED, NONE_RRS),
+		        NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_NON_DANE },
 		{ "both families securely denied: no address",
 		    H_NO_ADDR("mx.example"), POLICY_HOST_NO_ADDRESS },
 		{ "insecure denial of both: non-DANE, not skipped",
 		    host("mx.example", NULL, I_NX, I_NX, NOT_ASKED, NONE_RRS,
-			NOT_ASKED, NONE_RRS),
+		        NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_NON_DANE },
 		{ "bogus TLSA: unknown", H_TLSA_BOGUS("mx.example"),
 		    POLICY_HOST_UNKNOWN },
 		{ "TLSA SERVFAIL: unknown",
 		    host("mx.example", NULL, S_DATA, S_NODATA, SERVFAIL,
-			NONE_RRS, NOT_ASKED, NONE_RRS),
+		        NONE_RRS, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "TLSA never asked (deadline): unknown",
 		    host("mx.example", NULL, S_DATA, S_NODATA, NOT_ASKED,
-			NONE_RRS, NOT_ASKED, NONE_RRS),
+		        NONE_RRS, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "insecure TLSA: non-DANE",
 		    host("mx.example", NULL, S_DATA, S_NODATA, I_DATA, USABLE,
-			NOT_ASKED, NONE_RRS),
+		        NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_NON_DANE },
-		{ "TLSA securely denied: non-DANE",
-		    H_NON_DANE("mx.example"), POLICY_HOST_NON_DANE },
+		{ "TLSA securely denied: non-DANE", H_NON_DANE("mx.example"),
+		    POLICY_HOST_NON_DANE },
 		{ "secure TLSA, nothing usable: unusable-TLSA",
 		    H_UNUSABLE("mx.example"), POLICY_HOST_UNUSABLE_TLSA },
 		{ "TLSA name over 255 octets cannot exist: non-DANE",
 		    host("mx.example", NULL, S_DATA, S_NODATA, TOOLONG,
-			NONE_RRS, NOT_ASKED, NONE_RRS),
+		        NONE_RRS, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_NON_DANE },
 		/* RFC 7672 §2.2.2: expanded name first, then the original */
 		{ "RFC 7672 2.2.2: usable TLSA at the CNAME-expanded name",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, S_DATA,
-			USABLE, NOT_ASKED, NONE_RRS),
+		        USABLE, NOT_ASKED, NONE_RRS),
 		    POLICY_HOST_DANE },
 		{ "RFC 7672 2.2.2: secure denial at expanded, usable at "
 		  "original",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, S_NX,
-			NONE_RRS, S_DATA, USABLE),
+		        NONE_RRS, S_DATA, USABLE),
 		    POLICY_HOST_DANE },
 		{ "RFC 7672 2.2.2: insecure at expanded, usable at original",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, I_DATA,
-			USABLE, S_DATA, USABLE),
+		        USABLE, S_DATA, USABLE),
 		    POLICY_HOST_DANE },
 		{ "RFC 7672 2.2.2: first secure RRset decides (unusable at "
 		  "expanded)",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, S_DATA,
-			UNUSABLE, S_DATA, USABLE),
+		        UNUSABLE, S_DATA, USABLE),
 		    POLICY_HOST_UNUSABLE_TLSA },
 		{ "RFC 7672 2.2.2: a failure at the expanded name stops",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, BOGUS,
-			NONE_RRS, S_DATA, USABLE),
+		        NONE_RRS, S_DATA, USABLE),
 		    POLICY_HOST_UNKNOWN },
 		{ "failure at the original name after a denial: unknown",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, S_NODATA,
-			NONE_RRS, TIMEOUT, NONE_RRS),
+		        NONE_RRS, TIMEOUT, NONE_RRS),
 		    POLICY_HOST_UNKNOWN },
 		{ "denied at both names: non-DANE",
 		    host("mx.example", "real.other", S_DATA, S_NODATA, S_NX,
-			NONE_RRS, S_NODATA, NONE_RRS),
+		        NONE_RRS, S_NODATA, NONE_RRS),
 		    POLICY_HOST_NON_DANE },
 		{ "no CNAME: the original name is not asked twice",
 		    host("mx.example", NULL, S_DATA, S_NODATA, S_NX, NONE_RRS,
-			S_DATA, USABLE),
+		        S_DATA, USABLE),
 		    POLICY_HOST_NON_DANE },
 	};
 
@@ -303,8 +312,8 @@ START_TEST(domain_table)
 	const struct domain_case cases[] = {
 		{ "MX timeout: TEMP", false, TIMEOUT, false, { { 0 } }, 0,
 		    POLICY_REPLY_TEMP, "dns timeout: MX example.com", true },
-		{ "MX bogus: TEMP, never stale", false, BOGUS, false,
-		    { { 0 } }, 0, POLICY_REPLY_TEMP,
+		{ "MX bogus: TEMP, never stale", false, BOGUS, false, { { 0 } },
+		    0, POLICY_REPLY_TEMP,
 		    "dnssec validation failure: MX example.com", false },
 		{ "MX SERVFAIL: TEMP", false, SERVFAIL, false, { { 0 } }, 0,
 		    POLICY_REPLY_TEMP, "dns SERVFAIL: MX example.com", true },
@@ -321,11 +330,11 @@ START_TEST(domain_table)
 		    POLICY_REPLY_DANE_ONLY, "all 2 MX", false },
 		{ "one DANE, one non-DANE: dane", false, S_DATA, false,
 		    { H_DANE("mx1.example.com"),
-			H_NON_DANE("mx2.example.com") },
+		        H_NON_DANE("mx2.example.com") },
 		    2, POLICY_REPLY_DANE, "1 of 2", false },
 		{ "one DANE, one insecure host: dane", false, S_DATA, false,
 		    { H_DANE("mx1.example.com"),
-			H_INSECURE("mx2.example.net") },
+		        H_INSECURE("mx2.example.net") },
 		    2, POLICY_REPLY_DANE, "1 of 2", false },
 		{ "RFC 7672 2.2.1: insecure MX RRset, DANE host: dane, never "
 		  "dane-only",
@@ -339,19 +348,19 @@ START_TEST(domain_table)
 		    POLICY_REPLY_DANE, "1 with only unusable", false },
 		{ "no TLSA anywhere: NOTFOUND", false, S_DATA, false,
 		    { H_NON_DANE("mx1.example.com"),
-			H_INSECURE("mx2.example.net") },
+		        H_INSECURE("mx2.example.net") },
 		    2, POLICY_REPLY_NOTFOUND, "no MX host", false },
 		{ "insecure MX, insecure host: NOTFOUND", false, I_DATA, false,
 		    { H_INSECURE("mx1.example.net") }, 1, POLICY_REPLY_NOTFOUND,
 		    "secure TLSA", false },
 		{ "DANE host and unknown host: dane", false, S_DATA, false,
 		    { H_DANE("mx1.example.com"),
-			H_A_TIMEOUT("mx2.example.com") },
+		        H_A_TIMEOUT("mx2.example.com") },
 		    2, POLICY_REPLY_DANE, "1 unknown", false },
 		{ "unknown host next to a non-DANE host: dane, not NOTFOUND",
 		    false, S_DATA, false,
 		    { H_NON_DANE("mx1.example.com"),
-			H_A_TIMEOUT("mx2.example.com") },
+		        H_A_TIMEOUT("mx2.example.com") },
 		    2, POLICY_REPLY_DANE, "could not be checked", false },
 		{ "every host unknown (bogus TLSA): TEMP", false, S_DATA, false,
 		    { H_TLSA_BOGUS("mx1.example.com") }, 1, POLICY_REPLY_TEMP,
@@ -360,18 +369,17 @@ START_TEST(domain_table)
 		{ "every host unknown (timeouts): TEMP, transient", false,
 		    S_DATA, false,
 		    { H_A_TIMEOUT("mx1.example.com"),
-			H_A_TIMEOUT("mx2.example.com") },
+		        H_A_TIMEOUT("mx2.example.com") },
 		    2, POLICY_REPLY_TEMP, "dns timeout: A mx1.example.com",
 		    true },
 		{ "every host unknown, one bogus: not transient", false, S_DATA,
 		    false,
 		    { H_A_TIMEOUT("mx1.example.com"),
-			H_TLSA_BOGUS("mx2.example.com") },
+		        H_TLSA_BOGUS("mx2.example.com") },
 		    2, POLICY_REPLY_TEMP, "dns timeout", false },
 		{ "address-less host skipped next to DANE: dane-only", false,
 		    S_DATA, false,
-		    { H_NO_ADDR("mx0.example.com"),
-			H_DANE("mx1.example.com") },
+		    { H_NO_ADDR("mx0.example.com"), H_DANE("mx1.example.com") },
 		    2, POLICY_REPLY_DANE_ONLY, "all 1", false },
 		{ "no host has an address: NOTFOUND", false, S_DATA, false,
 		    { H_NO_ADDR("mx1.example.com") }, 1, POLICY_REPLY_NOTFOUND,
@@ -380,8 +388,8 @@ START_TEST(domain_table)
 		    NOT_ASKED, false, { H_DANE("mx1.example.com") }, 1,
 		    POLICY_REPLY_DANE_ONLY, "[host]", false },
 		{ "[host] key, no TLSA: NOTFOUND", true, NOT_ASKED, false,
-		    { H_NON_DANE("mx1.example.com") }, 1,
-		    POLICY_REPLY_NOTFOUND, "secure TLSA", false },
+		    { H_NON_DANE("mx1.example.com") }, 1, POLICY_REPLY_NOTFOUND,
+		    "secure TLSA", false },
 		{ "[host] key, host unknown: TEMP", true, NOT_ASKED, false,
 		    { H_A_TIMEOUT("mx1.example.com") }, 1, POLICY_REPLY_TEMP,
 		    "dns timeout: A mx1.example.com", true },
@@ -393,7 +401,7 @@ START_TEST(domain_table)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct policy_facts facts = {
 			.domain = cases[i].nexthop ? "mx1.example.com"
-						   : "example.com",
+			                           : "example.com",
 			.nexthop = cases[i].nexthop,
 			.port = 25,
 			.mx = cases[i].mx,
@@ -420,8 +428,11 @@ START_TEST(ttl_is_the_minimum_of_deciding_rrsets)
 {
 	struct policy_host hosts[2] = { H_DANE("mx1.example.com"),
 		H_DANE("mx2.example.com") };
-	struct policy_facts facts = { .domain = "example.com", .port = 25,
-		.mx = S_DATA, .hosts = hosts, .host_count = 2 };
+	struct policy_facts facts = { .domain = "example.com",
+		.port = 25,
+		.mx = S_DATA,
+		.hosts = hosts,
+		.host_count = 2 };
 	struct policy_decision d;
 
 	facts.mx.ttl = 7200;
@@ -439,8 +450,11 @@ END_TEST
 START_TEST(hostile_names_never_reach_the_reply)
 {
 	struct policy_host hosts[1] = { H_TLSA_BOGUS("mx\n1.exa mple") };
-	struct policy_facts facts = { .domain = "example.com", .port = 25,
-		.mx = S_DATA, .hosts = hosts, .host_count = 1 };
+	struct policy_facts facts = { .domain = "example.com",
+		.port = 25,
+		.mx = S_DATA,
+		.hosts = hosts,
+		.host_count = 1 };
 	struct policy_decision d;
 	char buf[600];
 

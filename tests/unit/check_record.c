@@ -19,7 +19,8 @@ START_TEST(round_trips)
 		int n = record_encode(&in, buf, sizeof(buf));
 
 		ck_assert_int_gt(n, 0);
-		ck_assert_int_eq(record_decode(buf, (size_t)n, &out), RECORD_OK);
+		ck_assert_int_eq(record_decode(buf, (size_t)n, &out),
+		    RECORD_OK);
 		ck_assert_int_eq(out.reply, in.reply);
 		ck_assert_int_eq(out.expires, in.expires);
 		ck_assert_int_eq(out.stored, in.stored);
@@ -81,7 +82,7 @@ START_TEST(decode_table)
 		struct record r;
 
 		ck_assert_msg(record_decode(cases[i].data,
-				  strlen(cases[i].data), &r) == cases[i].want,
+		                  strlen(cases[i].data), &r) == cases[i].want,
 		    "\"%s\"", cases[i].data);
 	}
 }

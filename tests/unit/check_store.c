@@ -24,8 +24,7 @@ START_TEST(fresh_then_stale)
 	struct store_hit hit;
 
 	ck_assert_int_eq(GET(s, "example.com", 100, &hit), STORE_MISS);
-	ck_assert_int_eq(PUT(s, "example.com", POLICY_REPLY_DANE_ONLY, 200),
-	    0);
+	ck_assert_int_eq(PUT(s, "example.com", POLICY_REPLY_DANE_ONLY, 200), 0);
 	ck_assert_int_eq(GET(s, "example.com", 100, &hit), STORE_FRESH);
 	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
 	ck_assert_int_eq(hit.expires, 200);
@@ -156,7 +155,7 @@ START_TEST(expiry_clamping)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ck_assert_int_eq(store_expiry(1000, cases[i].ttl, cases[i].min,
-				     cases[i].max),
+		                     cases[i].max),
 		    cases[i].want);
 	ck_assert_int_eq(store_expiry((time_t)INT64_MAX - 5, 100, 0, 1000),
 	    (time_t)INT64_MAX);
@@ -203,13 +202,13 @@ write_cdb(const char *const *keys, size_t n, enum policy_reply reply,
 	struct cdbwrite *w = cdbwrite_open(path, err, sizeof(err));
 	struct record rec = { reply, expires, 1 };
 	int len = raw != NULL ? (int)strlen(raw)
-			      : record_encode(&rec, val, sizeof(val));
+	                      : record_encode(&rec, val, sizeof(val));
 
 	ck_assert_msg(w != NULL, "%s", err);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_int_eq(cdbwrite_add(w, keys[i], strlen(keys[i]),
-				     raw != NULL ? raw : val, (size_t)len, err,
-				     sizeof(err)),
+		                     raw != NULL ? raw : val, (size_t)len, err,
+		                     sizeof(err)),
 		    0);
 	ck_assert_msg(cdbwrite_commit(w, err, sizeof(err)) == 0, "%s", err);
 }

@@ -74,17 +74,24 @@ START_TEST(digest_lengths)
 		size_t len;
 		int usable;
 	} cases[] = {
-		{ 1, 32, 1 }, { 1, 31, 0 }, { 1, 33, 0 }, { 1, 0, 0 },
-		{ 1, 64, 0 }, { 2, 64, 1 }, { 2, 63, 0 }, { 2, 65, 0 },
-		{ 2, 32, 0 }, { 2, 0, 0 },
+		{ 1, 32, 1 },
+		{ 1, 31, 0 },
+		{ 1, 33, 0 },
+		{ 1, 0, 0 },
+		{ 1, 64, 0 },
+		{ 2, 64, 1 },
+		{ 2, 63, 0 },
+		{ 2, 65, 0 },
+		{ 2, 32, 0 },
+		{ 2, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		for (uint8_t usage = 2; usage <= 3; usage++)
 			for (uint8_t sel = 0; sel <= 1; sel++)
 				ck_assert_msg(usable(usage, sel, cases[i].mtype,
-						  zeros, cases[i].len) ==
-					cases[i].usable,
+				                  zeros, cases[i].len) ==
+				        cases[i].usable,
 				    "usage %u selector %u mtype %u len %zu",
 				    usage, sel, cases[i].mtype, cases[i].len);
 }
@@ -104,8 +111,8 @@ START_TEST(every_usage_selector_mtype)
 				    sel <= 1 && mtype <= 2;
 
 				ck_assert_msg(usable((uint8_t)usage,
-						  (uint8_t)sel, (uint8_t)mtype,
-						  digest, len) == want,
+				                  (uint8_t)sel, (uint8_t)mtype,
+				                  digest, len) == want,
 				    "usage %u selector %u mtype %u", usage, sel,
 				    mtype);
 			}
@@ -128,8 +135,8 @@ START_TEST(full_certificate_must_parse)
 
 		memcpy(longer, cert_der, (size_t)cert_len);
 		longer[cert_len] = 0;
-		ck_assert_int_eq(
-		    usable(3, 0, 0, longer, (size_t)cert_len + 1), 0);
+		ck_assert_int_eq(usable(3, 0, 0, longer, (size_t)cert_len + 1),
+		    0);
 		free(longer);
 	}
 	/* still unusable with a PKIX usage, however well-formed */
