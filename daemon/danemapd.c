@@ -302,7 +302,8 @@ lookup_done(struct resolve_job *job, void *arg)
 		(void)store_put(srv->store, lk->key.norm, strlen(lk->key.norm),
 		    d->reply,
 		    store_expiry(now, d->ttl, srv->cfg.min_ttl,
-		        srv->cfg.max_ttl));
+		        srv->cfg.max_ttl),
+		    now);
 		if (journal_append(srv->journal, lk->key.norm,
 		        strlen(lk->key.norm), now) != 0 &&
 		    !srv->journal_warned) {

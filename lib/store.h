@@ -48,6 +48,7 @@ enum store_source {
 struct store_hit {
 	enum policy_reply reply; /* never POLICY_REPLY_TEMP */
 	time_t expires;
+	time_t stored; /* when the lookup behind it was made */
 	enum store_source source;
 };
 
@@ -60,19 +61,23 @@ struct store *store_new(size_t max_entries);
 /* store_free: free the store and every entry. NULL is a no-op. */
 void store_free(struct store *store);
 
-/* store_get: look key[0..len) up as of now, in memory and then in the CDB;
- * fills *hit unless MISS. A fresher memory entry wins over the CDB; a stale
- * memory entry is returned only if the CDB has nothing fresh. */
+/* store_get: look key[0..len) up as of now, in memory and in the CDB;
+ * fills *hit unless MISS. A fresh answer beats a stale one; of two fresh
+ * answers the one from the more recent lookup wins (so a new CDB from a
+ * warm run that saw a change overrides what memory learnt before it, and
+ * a live lookup made after the warm run overrides the CDB); of two stale
+ * ones the later expiry. */
 enum store_result store_get(struct store *store, const char *key, size_t len,
     time_t now, struct store_hit *hit);
 
 /*
- * store_put: remember reply for key until expires, replacing any entry.
+ * store_put: remember reply for key until expires, as looked up at stored,
+ * replacing any entry.
  * Returns 0, or -1 if reply is TEMP (refused), the key is empty or longer
  * than 1024 bytes, or memory ran out (the store is unchanged then).
  */
 int store_put(struct store *store, const char *key, size_t len,
-    enum policy_reply reply, time_t expires);
+    enum policy_reply reply, time_t expires, time_t stored);
 
 /* store_count: memory entries held, fresh or stale. */
 size_t store_count(const struct store *store);
