@@ -38,6 +38,36 @@ scale_conf() {
 		"$1" >"$2"
 }
 
+# daemon_start CONF SOCK LOG: start danemapd in the foreground (stderr to
+# LOG), its pid in dpid; true once SOCK exists (30 s at most).
+dpid=
+daemon_start() {
+	rm -f "$2"
+	$DANEMAPD -f -c "$1" 2>>"$3" &
+	dpid=$!
+	i=0
+	while [ ! -S "$2" ] && [ $i -lt 300 ] && kill -0 "$dpid" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -S "$2" ]
+}
+
+# daemon_stop: SIGTERM the daemon started last and wait; its exit status.
+daemon_stop() {
+	[ -n "$dpid" ] || return 0
+	kill -TERM "$dpid" 2>/dev/null
+	wait "$dpid"
+	rc=$?
+	dpid=
+	return $rc
+}
+
+# ask SOCK KEY: the daemon's reply payload for KEY.
+ask() {
+	python3 "$top_srcdir/tests/integration/sockclient.py" ask "$1" "$2"
+}
+
 passed=0
 failed=0
 

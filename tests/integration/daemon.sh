@@ -53,16 +53,6 @@ scale_conf "$dir/base.conf" "$conf" 4000 8000
 mkdir -p "$dir/pf"
 echo "compatibility_level = 3.7" >"$dir/pf/main.cf"
 
-start_daemon() {
-	$DANEMAPD -f -c "$conf" 2>>"$dir/danemapd.log" &
-	dpid=$!
-	i=0
-	while [ ! -S "$sock" ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -S "$sock" ]
-}
 
 # postmap_answer KEY TABLE: the reply as danemap query prints it, from
 # what postmap says (exit 0 + value / exit 1 silent / exit 1 + error).
@@ -97,7 +87,7 @@ relay() {
 	done <"$2"
 }
 
-if ! start_daemon; then
+if ! daemon_start "$conf" "$sock" "$dir/danemapd.log"; then
 	fail "danemapd did not start"
 	cat "$dir/danemapd.log"
 	finish
@@ -200,9 +190,18 @@ kill -HUP "$dpid"
 sleep "$settle"
 
 # ---------------------------------------------------------------- SIGTERM
-python3 "$top_srcdir/tests/integration/sockclient.py" ask "$sock" \
+# The signal must come after the request is in: wait for the client to say
+# it sent it (a loaded machine may take longer than any fixed sleep to start
+# python), then give the daemon a moment to read it.
+SOCKCLIENT_SENT="$dir/inflight.sent" python3 \
+	"$top_srcdir/tests/integration/sockclient.py" ask "$sock" \
 	mixed.test:2525 >"$dir/inflight.out" 2>&1 &
 apid=$!
+i=0
+while [ ! -e "$dir/inflight.sent" ] && [ $i -lt 200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 sleep "$settle"
 kill -TERM "$dpid"
 wait "$apid"

@@ -9,8 +9,13 @@
       CLIENTS concurrent connections at once, each asking its keys in
       turn like Postfix; every reply must be right, and every fast
       answer must arrive before the first slow one.
+  sockclient.py soak SOCKET CLIENTS STOPFILE KEY=REPLY[|REPLY...]...
+      CLIENTS connections each asking the keys in turn, over and over,
+      until STOPFILE exists (at least one round); every reply must be one
+      of its key's allowed replies. Prints how many of each it saw.
   sockclient.py ask SOCKET KEY [KEY...]
-      one connection, the keys in one packet; prints each reply.
+      one connection, the keys in one packet; prints each reply. With
+      SOCKCLIENT_SENT=FILE in the environment, creates FILE once sent.
 
 SOCKET is a unix socket path or HOST:PORT. Prints PASS/FAIL lines and
 "N passed, M failed"; exits 1 on any failure.
@@ -217,6 +222,41 @@ async def load(target, nclients, fast, slow):
               % (max(fast_t) * 1e3, min(slow_t) * 1e3))
 
 
+async def soak_client(target, keys, stopfile, seen):
+    reader, writer = await a_connect(target)
+    bad = []
+    while True:
+        for key, allowed in keys:
+            writer.write(request(key))
+            await writer.drain()
+            got = await a_read(reader)
+            seen[(key, got)] = seen.get((key, got), 0) + 1
+            if got not in allowed:
+                bad.append((key, got))
+        if os.path.exists(stopfile):
+            break
+    writer.close()
+    return bad
+
+
+async def soak(target, nclients, stopfile, keys):
+    seen = {}
+    tasks = [soak_client(target, keys[i % len(keys):] + keys[:i % len(keys)],
+                         stopfile, seen) for i in range(nclients)]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [r for r in done if isinstance(r, Exception)]
+    wrong = [b for r in done if not isinstance(r, Exception) for b in r]
+    for e in errors[:3]:
+        print("    connection error: %r" % e)
+    for key, got in sorted(set(wrong))[:5]:
+        print("    %s: got %r, allowed %r" % (key, got, dict(keys)[key]))
+    for (key, got), n in sorted(seen.items()):
+        print("    seen %s -> %r: %d" % (key, got, n))
+    check(not errors and not wrong,
+          "%d clients, %d answers: %d not allowed, %d connection errors"
+          % (nclients, sum(seen.values()), len(wrong), len(errors)))
+
+
 def pairs(args):
     out = []
     for a in args:
@@ -237,9 +277,14 @@ def main():
         cut = rest.index("--")
         asyncio.run(load(target, int(sys.argv[3]), pairs(rest[:cut]),
                          pairs(rest[cut + 1:])))
+    elif mode == "soak":
+        keys = [(k, v.split("|")) for k, v in pairs(sys.argv[5:])]
+        asyncio.run(soak(target, int(sys.argv[3]), sys.argv[4], keys))
     elif mode == "ask":
         s = connect(target)
         s.sendall(b"".join(request(k) for k in sys.argv[3:]))
+        if os.environ.get("SOCKCLIENT_SENT"):
+            open(os.environ["SOCKCLIENT_SENT"], "w").close()
         for _ in sys.argv[3:]:
             print(read_netstring(s))
         return 0
