@@ -136,6 +136,33 @@ static void lookup_start(struct server *srv, struct lookup *lk);
 
 /* ------------------------------------------------------------ replies */
 
+/*
+ * Send one reply. When nothing is queued before it, write it to the socket
+ * at once: going through the bufferevent costs two epoll_ctl calls and an
+ * extra loop pass per reply, which profiling showed as the largest cost of
+ * a cached answer. Whatever the socket does not take (or an error, which
+ * the bufferevent then reports) goes to the output buffer as before, so
+ * order is kept.
+ */
+static void
+conn_send(struct conn *c, const char *buf, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(out) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), buf, len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == (ssize_t)len)
+			return;
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	evbuffer_add(out, buf, len);
+}
+
 /* Write whatever is done at the head of the queue, in order. */
 static void
 conn_flush(struct conn *c)
@@ -145,7 +172,7 @@ conn_flush(struct conn *c)
 	while (c->head != NULL && c->head->done) {
 		struct request *r = c->head;
 
-		evbuffer_add(out, r->reply, r->reply_len);
+		conn_send(c, r->reply, r->reply_len);
 		elapsed_start(&c->active);
 		c->head = r->next;
 		if (c->head == NULL)
