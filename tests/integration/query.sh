@@ -78,7 +78,7 @@ fi
 # The upstream itself misbehaves: every lookup fails, so TEMP, quickly.
 deadline_ms=$(sed -n 's/^lookup_deadline *= *//p' "$TESTBED_CONF")
 fport=$((port + 1))
-for fault in servfail refused drop; do
+for fault in servfail refused formerr drop; do
 	if ! "$TESTBED" fault "$dir" "$fault" "$fport" --default "$fault" >/dev/null; then
 		fail "fault proxy $fault did not start"
 		continue
