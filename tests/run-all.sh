@@ -5,7 +5,8 @@
 #      Postfix's postmap, all inside a private network namespace);
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the integration tests once more with the programs under valgrind
-#      (zero errors, zero leaks).
+#      (zero errors, zero leaks);
+#   4. each libFuzzer target for FUZZ_SECONDS (default 10) seconds.
 # Ends with one line "tests: N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,25 @@ DANEMAP_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indire
 export DANEMAP_WRAPPER
 run "valgrind" "$top/build" TESTS="$(make -s -C "$top/build" print-integration-tests)"
 unset DANEMAP_WRAPPER
+
+echo "== fuzz (${FUZZ_SECONDS:-10} s per target)"
+fuzz_targets=$(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
+fp=0 ff=0
+mkdir -p "$top/build-fuzz"
+for t in $fuzz_targets; do
+	if FUZZ_OUT="$top/build-fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" \
+		"$top/tests/fuzz/run.sh" "$t" >"$top/build-fuzz/run-$t.out" 2>&1; then
+		fp=$((fp + 1))
+		grep "^$t: " "$top/build-fuzz/run-$t.out"
+	else
+		ff=$((ff + 1))
+		status=1
+		tail -n 40 "$top/build-fuzz/run-$t.out"
+	fi
+done
+echo "fuzz: $fp passed, $ff failed"
+total_pass=$((total_pass + fp))
+total_fail=$((total_fail + ff))
 
 echo "tests: $total_pass passed, $total_fail failed"
 [ "$status" -eq 0 ] && [ "$total_fail" -eq 0 ]
