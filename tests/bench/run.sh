@@ -23,18 +23,9 @@ requests=${BENCH_REQUESTS:-200000}
 parts=${*:-throughput load memory}
 ulimit -n 8192 2>/dev/null || true
 
-dir=$(mktemp -d /tmp/danemap-bench.XXXXXX)
 fpid=
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	[ -n "$fpid" ] && kill "$fpid" 2>/dev/null
-	"$TESTBED" stop "$dir" >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-"$TESTBED" start "$dir" 127.0.0.1 "$(testbed_port)" >/dev/null || exit 1
-. "$dir/env"
+cleanup_more() { [ -n "$fpid" ] && kill "$fpid" 2>/dev/null; }
+testbed_up bench >/dev/null
 sock="$dir/danemapd.sock"
 iport=10026
 {

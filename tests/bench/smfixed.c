@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "netstring.h"
+#include "target.h"
 
 struct client {
 	int fd;
@@ -33,43 +33,22 @@ struct client {
 static int
 listen_on(const char *target)
 {
-	int fd = -1, one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
 
-	if (strncmp(target, "unix:", 5) == 0) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", target + 5);
-		unlink(sun.sun_path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 &&
-		    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			close(fd);
-			return -1;
-		}
-	} else if (strncmp(target, "inet:", 5) == 0) {
-		char host[256], *port;
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-
-		snprintf(host, sizeof(host), "%s", target + 5);
-		if ((port = strrchr(host, ':')) == NULL)
-			return -1;
-		*port++ = '\0';
-		if (getaddrinfo(host, port, &hints, &ai) != 0)
-			return -1;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-			    sizeof(one));
-			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-				close(fd);
-				fd = -1;
-			}
-		}
-		freeaddrinfo(ai);
-	}
-	if (fd >= 0 && listen(fd, 1024) != 0) {
+	if (target_parse(target, &ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_UNIX)
+		unlink(((struct sockaddr_un *)&ss)->sun_path);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(fd, 1024) != 0) {
 		close(fd);
-		fd = -1;
+		return -1;
 	}
 	return fd;
 }

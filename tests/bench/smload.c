@@ -18,7 +18,6 @@
  * fair. Only for tests/bench: it trusts its arguments.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,11 +26,11 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "netstring.h"
+#include "target.h"
 
 struct key {
 	char *req;
@@ -68,34 +67,16 @@ cmp_u64(const void *a, const void *b)
 static int
 connect_target(const char *target)
 {
-	int fd = -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
 
-	if (strncmp(target, "unix:", 5) == 0) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", target + 5);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 &&
-		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-			close(fd);
-			fd = -1;
-		}
-	} else if (strncmp(target, "inet:", 5) == 0) {
-		char host[256], *port;
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-
-		snprintf(host, sizeof(host), "%s", target + 5);
-		if ((port = strrchr(host, ':')) == NULL)
-			return -1;
-		*port++ = '\0';
-		if (getaddrinfo(host, port, &hints, &ai) != 0)
-			return -1;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(ai);
+	if (target_parse(target, &ss, &len) != 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, len) != 0) {
+		close(fd);
+		fd = -1;
 	}
 	return fd;
 }

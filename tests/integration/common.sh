@@ -38,6 +38,46 @@ scale_conf() {
 		"$1" >"$2"
 }
 
+# testbed_up NAME: a fresh $dir, the test bed started in it on $port (its
+# env file sourced), and everything torn down at exit: the daemon, what the
+# test's own cleanup_more function stops (if it defines one), the test bed
+# (by pid) and $dir.
+testbed_up() {
+	dir=$(mktemp -d "/tmp/danemap-$1.XXXXXX")
+	trap testbed_down EXIT INT TERM
+	port=$(testbed_port)
+	if ! "$TESTBED" start "$dir" 127.0.0.1 "$port"; then
+		fail "test bed did not start"
+		finish
+		exit 1
+	fi
+	. "$dir/env"
+}
+
+testbed_down() {
+	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
+	if command -v cleanup_more >/dev/null 2>&1; then
+		cleanup_more
+	fi
+	"$TESTBED" stop "$dir" >/dev/null 2>&1
+	rm -rf "$dir"
+}
+
+# relay LABEL FILE: count the PASS/FAIL lines a helper program printed.
+relay() {
+	if ! grep -q '^PASS\|^FAIL' "$2"; then
+		fail "$1: client did not run"
+		sed 's/^/    /' "$2"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		PASS:*) pass "$1: ${line#PASS: }" ;;
+		FAIL:*) fail "$1: ${line#FAIL: }" ;;
+		esac
+	done <"$2"
+}
+
 # daemon_start CONF SOCK LOG: start danemapd in the foreground (stderr to
 # LOG), its pid in dpid; true once SOCK exists (30 s at most).
 dpid=

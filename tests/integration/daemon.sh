@@ -18,22 +18,7 @@ if [ ! -x "$POSTMAP" ]; then
 	exit 77
 fi
 
-dir=$(mktemp -d /tmp/danemap-daemon.XXXXXX)
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null
-	"$TESTBED" stop "$dir" >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-port=$(testbed_port)
-"$TESTBED" start "$dir" 127.0.0.1 "$port" || {
-	fail "test bed did not start"
-	finish
-	exit 1
-}
-. "$dir/env"
+testbed_up daemon
 fport=$((port + 1))
 iport=$((port + 2))
 if ! "$TESTBED" fault "$dir" slow "$fport" --rule mixed.test/MX=slow:2500 >/dev/null; then
@@ -70,21 +55,6 @@ postmap_answer() {
 	else
 		echo "ERROR $(head -n 1 "$dir/postmap.err")"
 	fi
-}
-
-# relay LABEL FILE: count the PASS/FAIL lines a helper printed
-relay() {
-	if ! grep -q '^PASS\|^FAIL' "$2"; then
-		fail "$1: client did not run"
-		sed 's/^/    /' "$2"
-		return
-	fi
-	while IFS= read -r line; do
-		case "$line" in
-		PASS:*) pass "$1: ${line#PASS: }" ;;
-		FAIL:*) fail "$1: ${line#FAIL: }" ;;
-		esac
-	done <"$2"
 }
 
 if ! daemon_start "$conf" "$sock" "$dir/danemapd.log"; then

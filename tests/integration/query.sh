@@ -9,20 +9,7 @@
 #  - usage and configuration errors give 64 and 78 with file:line.
 . "$(dirname "$0")/common.sh"
 
-dir=$(mktemp -d /tmp/danemap-query.XXXXXX)
-cleanup() {
-	"$TESTBED" stop "$dir" >/dev/null 2>&1
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-port=$(testbed_port)
-if ! "$TESTBED" start "$dir" 127.0.0.1 "$port"; then
-	fail "test bed did not start"
-	finish
-	exit 1
-fi
-. "$dir/env"
+testbed_up query
 # the cases are about answers, not speed: give a slow wrapper its time
 CONF="$dir/cases.conf"
 scale_conf "$TESTBED_CONF" "$CONF"
