@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -386,66 +385,156 @@ file_id_same(const struct file_id *a, const struct file_id *b)
 	    a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
+/* A buffered reader over the file for cdb_verify: pread in 64 KiB
+ * windows, so checking a file never maps all of it into our RSS. */
+struct verify_reader {
+	int fd;
+	uint64_t off; /* file offset of buf[0] */
+	size_t len;
+	unsigned char buf[65536];
+};
+
+/* Point *p at n (<= sizeof buf) bytes at file offset pos; -1 on a short
+ * read (the file shrank under us, or an I/O error). */
+static int
+verify_get(struct verify_reader *r, uint64_t pos, size_t n,
+    const unsigned char **p)
+{
+	if (pos < r->off || pos + n > r->off + r->len) {
+		ssize_t got = pread(r->fd, r->buf, sizeof(r->buf), (off_t)pos);
+
+		if (got < 0 || (size_t)got < n)
+			return -1;
+		r->off = pos;
+		r->len = (size_t)got;
+	}
+	*p = r->buf + (pos - r->off);
+	return 0;
+}
+
+/* Keys and values larger than danemap ever writes make the file not ours
+ * (and keep every record within one reader window). */
+#define VERIFY_KEY_MAX 2048
+#define VERIFY_VAL_MAX 4096
+
+struct verify_rec {
+	uint32_t pos, hash;
+};
+
+/* The index of the record starting at pos in recs (sorted by pos, as the
+ * walk found them), or n if no record starts there. */
+static size_t
+verify_find(const struct verify_rec *recs, size_t n, uint64_t pos)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (recs[mid].pos == pos)
+			return mid;
+		if (recs[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return n;
+}
+
 /*
- * Check the whole structure of a mapped CDB before trusting it: the records
- * must tile the data section exactly, every hash table must lie after them
- * and inside the file, every used slot must point at a record whose key
- * hashes to that slot, and every record must be indexed exactly once.
- * Walking the records alone is not enough: random bytes pass that walk
- * now and then (seen with 8 KiB of /dev/urandom). O(records), no
- * allocation. Returns 0 with the record count, or -1.
+ * Check the whole structure of a CDB before trusting it: the records must
+ * tile the data section exactly, every hash table must lie after them and
+ * inside the file, every used slot must point at the start of a record
+ * whose key hashes to that slot, and every record must be indexed exactly
+ * once. Walking the records with cdb_seqnext alone is not enough: random
+ * bytes pass that walk now and then (seen with 8 KiB of /dev/urandom).
+ *
+ * Reads the file with pread rather than through the mapping, so the check
+ * of a large file does not leave it all in the daemon's resident set; its
+ * own memory is 8 bytes a record, freed before it returns. Returns 0 with
+ * the record count, or -1.
  */
 static int
-cdb_verify(const struct cdb *cdb, size_t *count)
+cdb_verify(int fd, const struct cdb *cdb, size_t *count)
 {
-	const unsigned char *mem = cdb->cdb_mem;
 	uint64_t fsize = cdb->cdb_fsize, dend = cdb->cdb_dend, pos = 2048;
-	uint64_t records = 0, indexed = 0;
+	struct verify_reader *r = malloc(sizeof(*r));
+	struct verify_rec *recs = NULL;
+	unsigned char *seen = NULL, header[2048];
+	size_t n = 0, cap = 0, indexed = 0;
+	const unsigned char *p;
+	int rc = -1;
 
-	if (dend < 2048 || dend > fsize)
+	if (r == NULL)
 		return -1;
+	r->fd = fd;
+	r->off = 0;
+	r->len = 0;
+	if (dend < 2048 || dend > fsize ||
+	    pread(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
+		goto out;
 	while (pos < dend) {
 		uint64_t klen, vlen;
 
-		if (dend - pos < 8)
-			return -1;
-		klen = cdb_unpack(mem + pos);
-		vlen = cdb_unpack(mem + pos + 4);
-		if (klen + vlen > dend - pos - 8)
-			return -1;
+		if (dend - pos < 8 || verify_get(r, pos, 8, &p) != 0)
+			goto out;
+		klen = cdb_unpack(p);
+		vlen = cdb_unpack(p + 4);
+		if (klen > VERIFY_KEY_MAX || vlen > VERIFY_VAL_MAX ||
+		    klen + vlen > dend - pos - 8 ||
+		    verify_get(r, pos + 8, (size_t)klen, &p) != 0)
+			goto out;
+		if (n == cap) {
+			struct verify_rec *more;
+
+			cap = cap ? cap * 2 : 4096;
+			if ((more = realloc(recs, cap * sizeof(*recs))) == NULL)
+				goto out;
+			recs = more;
+		}
+		recs[n].pos = (uint32_t)pos;
+		recs[n].hash = cdb_hash(p, (unsigned)klen);
+		n++;
 		pos += 8 + klen + vlen;
-		records++;
 	}
+	if ((seen = calloc(n / 8 + 1, 1)) == NULL)
+		goto out;
 	for (unsigned t = 0; t < 256; t++) {
-		uint64_t tpos = cdb_unpack(mem + t * 8);
-		uint64_t slots = cdb_unpack(mem + t * 8 + 4);
+		uint64_t tpos = cdb_unpack(header + t * 8);
+		uint64_t slots = cdb_unpack(header + t * 8 + 4);
 
 		if (slots == 0)
 			continue;
 		if (tpos < dend || slots > (fsize - tpos) / 8)
-			return -1;
+			goto out;
 		for (uint64_t i = 0; i < slots; i++) {
-			const unsigned char *slot = mem + tpos + i * 8;
-			uint64_t hash = cdb_unpack(slot);
-			uint64_t rpos = cdb_unpack(slot + 4), klen, vlen;
+			uint64_t hash, rpos;
+			size_t k;
 
+			if (verify_get(r, tpos + i * 8, 8, &p) != 0)
+				goto out;
+			hash = cdb_unpack(p);
+			rpos = cdb_unpack(p + 4);
 			if (rpos == 0)
 				continue;
-			if (rpos < 2048 || rpos > dend - 8)
-				return -1;
-			klen = cdb_unpack(mem + rpos);
-			vlen = cdb_unpack(mem + rpos + 4);
-			if (klen + vlen > dend - rpos - 8 ||
+			k = verify_find(recs, n, rpos);
+			if (k == n || recs[k].hash != hash ||
 			    (hash & 255) != t ||
-			    cdb_hash(mem + rpos + 8, (unsigned)klen) != hash)
-				return -1;
+			    (seen[k / 8] & (1u << (k % 8))) != 0)
+				goto out;
+			seen[k / 8] |= (unsigned char)(1u << (k % 8));
 			indexed++;
 		}
 	}
-	if (indexed != records)
-		return -1;
-	*count = (size_t)records;
-	return 0;
+	if (indexed == n) {
+		*count = n;
+		rc = 0;
+	}
+out:
+	free(seen);
+	free(recs);
+	free(r);
+	return rc;
 }
 
 /* Open path as a CDB, checked from end to end. Returns the fd (cdb set up)
@@ -471,16 +560,11 @@ cdb_open_checked(const char *path, struct cdb *cdb, struct file_id *id,
 		                         : "not a CDB file";
 		goto err;
 	}
-	if (cdb_verify(cdb, records) != 0) {
+	if (cdb_verify(fd, cdb, records) != 0) {
 		cdb_free(cdb);
 		*why = "truncated or corrupt CDB file";
 		goto err;
 	}
-	/* The check touched every page; let them go from our resident set
-	 * (they stay in the page cache): lookups fault in only what they
-	 * read. Advice only, so its failure changes nothing. */
-	(void)madvise((void *)(uintptr_t)cdb->cdb_mem, cdb->cdb_fsize,
-	    MADV_DONTNEED);
 	return fd;
 err:
 	close(fd);

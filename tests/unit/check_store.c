@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,54 @@ START_TEST(cdb_random_files_are_refused)
 }
 END_TEST
 
+/* Hash tables are checked too: a slot that points into the middle of a
+ * record, or a second slot for the same record, makes the file unusable. */
+START_TEST(cdb_bad_hash_table_is_refused)
+{
+	for (int variant = 0; variant < 2; variant++) {
+		unsigned char buf[8192];
+		struct store *s = store_new(0);
+		uint32_t tpos, slots, used[2] = { 0, 0 }, nused = 0;
+		ssize_t len;
+		int fd;
+
+		write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+		fd = open(path, O_RDWR);
+		ck_assert_int_ge(fd, 0);
+		len = read(fd, buf, sizeof(buf));
+		ck_assert_int_gt(len, 2048);
+		/* find the used slots (position of their record pointer) */
+		for (int t = 0; t < 256 && nused < 2; t++) {
+			memcpy(&tpos, buf + t * 8, 4);
+			memcpy(&slots, buf + t * 8 + 4, 4);
+			for (uint32_t i = 0; i < slots && nused < 2; i++) {
+				uint32_t rpos;
+
+				memcpy(&rpos, buf + tpos + i * 8 + 4, 4);
+				if (rpos != 0)
+					used[nused++] = tpos + i * 8 + 4;
+			}
+		}
+		ck_assert_uint_eq(nused, 2);
+		if (variant == 0) {
+			uint32_t rpos;
+
+			memcpy(&rpos, buf + used[0], 4);
+			rpos += 1; /* into the record */
+			memcpy(buf + used[0], &rpos, 4);
+		} else {
+			/* the second slot points at the first slot's record;
+			 * the hash then differs too, so also copy the hash */
+			memcpy(buf + used[1] - 4, buf + used[0] - 4, 8);
+		}
+		ck_assert_int_eq(pwrite(fd, buf, (size_t)len, 0), len);
+		close(fd);
+		ck_assert_int_eq(store_cdb_use(s, path), -1);
+		store_free(s);
+	}
+}
+END_TEST
+
 START_TEST(cdb_unknown_record_version_is_not_trusted)
 {
 	struct store *s = store_new(0);
@@ -456,6 +505,7 @@ test_suite(void)
 	tcase_add_test(tc, cdb_broken_files_are_ignored);
 	tcase_add_test(tc, cdb_unknown_record_version_is_not_trusted);
 	tcase_add_test(tc, cdb_random_files_are_refused);
+	tcase_add_test(tc, cdb_bad_hash_table_is_refused);
 	tcase_add_test(tc, cdb_scan_visits_every_record);
 	suite_add_tcase(s, tc);
 	return s;
