@@ -3,8 +3,9 @@
 # getdns validating real signed zones served by NSD on loopback):
 #  - every case of tests/testbed/cases.txt gives its first line and exit
 #    status;
-#  - upstreams that answer SERVFAIL or REFUSED, or never answer, give TEMP
-#    within the lookup deadline, never NOTFOUND;
+#  - upstreams that answer SERVFAIL, REFUSED, FORMERR or garbage, or never
+#    answer, give TEMP within the lookup deadline, never NOTFOUND;
+#  - truncated answers are retried over TCP;
 #  - a wrong trust anchor fails closed (TEMP);
 #  - usage and configuration errors give 64 and 78 with file:line.
 . "$(dirname "$0")/common.sh"
@@ -122,6 +123,31 @@ fault_case garbage dane-one.test TEMP "upstream answers garbage" \
 	--default garbage
 fault_case slowok dane-one.test "OK dane-only" "slow but within the deadline" \
 	--default slow:100
+fault_case tcp dane-one.test "OK dane-only" "TLSA answer truncated (TC=1): retried over TCP" \
+	--rule _25._tcp.mx1.dane-one.test/TLSA=truncate
+fault_case tcp2 dane-two.test "OK dane-only" "one host's A answer truncated: retried over TCP" \
+	--rule mx2.dane-two.test/A=truncate
+# Every answer truncated: getdns 1.6.0's TCP fallback fails when several
+# fall back at once under the libevent adapter ("Epoll ADD ... Bad file
+# descriptor"). Whatever it does, the answer must be right or TEMP, in time.
+if "$TESTBED" fault "$dir" alltc "$fport" --default truncate >/dev/null; then
+	start=$(date +%s%N)
+	out=$($DANEMAP -c "$dir/danemap-alltc.conf" query dane-one.test 2>/dev/null)
+	ms=$((($(date +%s%N) - start) / 1000000))
+	case "$out" in
+	"OK dane-only" | "TEMP "*)
+		if [ "$ms" -le $((deadline_ms + 2000)) ]; then
+			pass "every answer truncated: '$out' in $ms ms (right or TEMP)"
+		else
+			fail "every answer truncated: '$out' after $ms ms"
+		fi
+		;;
+	*) fail "every answer truncated: '$out', want OK dane-only or TEMP" ;;
+	esac
+	fport=$((fport + 1))
+else
+	fail "fault proxy alltc did not start"
+fi
 
 # ---------------------------------------------------------------- anchors
 # A trust anchor that matches nothing: validation fails, never downgrades.
