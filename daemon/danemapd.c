@@ -1036,6 +1036,20 @@ server_free(struct server *srv)
 		event_base_free(srv->base);
 }
 
+/* libevent (and getdns through it) reports problems on stderr, which
+ * syslog never sees: send them to our log instead, sanitised. */
+static void
+libevent_log(int severity, const char *msg)
+{
+	char clean[600];
+	enum log_level level = severity >= EVENT_LOG_ERR ? LOG_LEVEL_ERR
+	    : severity == EVENT_LOG_WARN                 ? LOG_LEVEL_WARNING
+	                                                 : LOG_LEVEL_DEBUG;
+
+	log_msg(level, "libevent: %s",
+	    log_sanitize(clean, sizeof(clean), msg, strlen(msg), 400));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1081,6 +1095,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_open("danemapd", foreground, srv.cfg.syslog_facility);
+	event_set_log_callback(libevent_log);
 	log_set_level((enum log_level)srv.cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config
 libgetdns-dev libevent-dev libcdb-dev tinycdb libssl-dev check libsubunit-dev
-nsd ldnsutils bind9-dnsutils getdns-utils dns-root-data postfix
+nsd unbound ldnsutils bind9-dnsutils getdns-utils dns-root-data postfix
 mandoc valgrind python3 iproute2 util-linux openssl clang libclang-rt-14-dev"
 
 missing=
