@@ -132,6 +132,31 @@ def hostile(target, good_key, good_reply, idle_ms):
           "two requests in one packet: %r, %r in order" % (a, b))
     s.close()
 
+    # a client that pipelines 300 requests in one write, most of them live
+    # lookups (more than the daemon keeps open per connection, so reading
+    # pauses and resumes), with requests longer than the connection's own
+    # buffer among them: every reply, in order
+    stamp = str(time.time_ns())
+    keys, want = [], []
+    for i in range(300):
+        if i % 50 == 7:
+            keys.append("x" * 3000 + ".test")  # too long for a name
+            want.append("NOTFOUND ")
+        elif i % 3 == 0:
+            keys.append(good_key)
+            want.append(good_reply)
+        else:
+            keys.append("p%d-%s.nx.test" % (i, stamp))
+            want.append("NOTFOUND ")
+    s = connect(target)
+    s.sendall(b"".join(request(k) for k in keys))
+    got = [read_netstring(s) for _ in keys]
+    bad = [i for i in range(len(keys)) if got[i] != want[i]]
+    check(not bad, "300 pipelined requests (200 live, 6 of 3 kB): "
+          "%d wrong%s" % (len(bad), ", first #%d: %r" % (bad[0], got[bad[0]])
+                          if bad else ""))
+    s.close()
+
     # a client that disconnects while its lookup runs
     s = connect(target)
     s.sendall(request("fresh-" + str(time.time_ns()) + ".dane-one.test"))
