@@ -5,9 +5,16 @@
  * per store, so a peer that can choose keys cannot aim them all at one
  * chain.
  *
- * A CDB is scanned once when opened: every record must be reachable
- * (tinycdb bounds-checks each step), which catches truncated and random
- * files before they are used. Lookups are bounds-checked by tinycdb too.
+ * A CDB is checked from end to end when opened (cdb_verify), which catches
+ * truncated and random files before they are used. Lookups read it with
+ * pread (its 2 KiB table of contents is kept in memory): a hit costs two
+ * small reads, and the file never sits in the daemon's resident set.
+ *
+ * Memory comes first. An entry remembers the CDB generation it was last
+ * compared with (or that it cannot lose to, being from a lookup made after
+ * every record in the file): while it is fresh and the file has not
+ * changed, the CDB is not read for it at all. A CDB answer that wins is
+ * copied into memory, so a key asked often costs no read either.
  */
 #include "store.h"
 
@@ -33,7 +40,9 @@ struct store_entry {
 	uint32_t hash;
 	time_t expires;
 	time_t stored; /* when the lookup behind it was made */
+	uint32_t checked_gen; /* CDB generation it beats; 0: not compared */
 	uint8_t reply;
+	bool from_cdb; /* a copy of a CDB record */
 	uint16_t key_len;
 	char key[];
 };
@@ -54,8 +63,10 @@ struct store {
 	uint32_t seed;
 	/* the CDB behind the memory */
 	char *cdb_path;
-	struct cdb cdb;
 	int cdb_fd; /* -1 when none is open */
+	unsigned char cdb_toc[2048];
+	uint32_t cdb_gen;      /* changes with every file opened or closed */
+	time_t cdb_max_stored; /* latest lookup time of any record in it */
 	struct file_id cdb_id;
 	size_t cdb_records;
 	time_t cdb_checked;
@@ -94,6 +105,7 @@ store_new(size_t max_entries)
 	store->mask = size - 1;
 	store->max = max_entries;
 	store->cdb_fd = -1;
+	store->cdb_gen = 1;
 	if (getrandom(&store->seed, sizeof(store->seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(store->seed))
 		store->seed = (uint32_t)(uintptr_t)store ^ (uint32_t)time(NULL);
@@ -160,10 +172,11 @@ remove_entry(struct store *store, struct store_entry *e)
 
 static enum store_result
 memory_get(struct store *store, const char *key, size_t len, time_t now,
-    struct store_hit *hit)
+    struct store_hit *hit, struct store_entry **entry)
 {
 	struct store_entry **link, *e;
 
+	*entry = NULL;
 	if (store->max == 0)
 		return STORE_MISS;
 	e = find(store, key, len, store_hash(store, key, len), &link);
@@ -174,7 +187,8 @@ memory_get(struct store *store, const char *key, size_t len, time_t now,
 	hit->reply = (enum policy_reply)e->reply;
 	hit->expires = e->expires;
 	hit->stored = e->stored;
-	hit->source = STORE_SOURCE_MEMORY;
+	hit->source = e->from_cdb ? STORE_SOURCE_CDB : STORE_SOURCE_MEMORY;
+	*entry = e;
 	return now < e->expires ? STORE_FRESH : STORE_STALE;
 }
 
@@ -190,29 +204,104 @@ cdb_warn_once(struct store *store, const char *what)
 	    store->cdb_path, what);
 }
 
+/* Read the record at rpos into buf (8-byte header, key, value); 1 with
+ * *val and *vlen set if its key is key[0..len), 0 if another key, -1 if
+ * the file no longer reads as it did when checked. */
+static int
+cdb_read_record(const struct store *store, uint64_t rpos, const char *key,
+    size_t len, unsigned char *buf, size_t size, const unsigned char **val,
+    size_t *vlen)
+{
+	ssize_t got = pread(store->cdb_fd, buf, size, (off_t)rpos);
+	uint64_t klen, dlen;
+
+	if (got < 8)
+		return -1;
+	klen = cdb_unpack(buf);
+	dlen = cdb_unpack(buf + 4);
+	if (klen != len)
+		return 0;
+	if ((uint64_t)got < 8 + klen)
+		return -1;
+	if (memcmp(buf + 8, key, len) != 0)
+		return 0;
+	*val = NULL; /* longer than any record of ours: not one */
+	*vlen = 0;
+	if (dlen > RECORD_MAX)
+		return 1;
+	if ((uint64_t)got < 8 + klen + dlen)
+		return -1;
+	*val = buf + 8 + len;
+	*vlen = (size_t)dlen;
+	return 1;
+}
+
+/* Find key in the open CDB with pread, as tinycdb's cdb_find does through
+ * the mapping: the key's table from the contents, then its slots from
+ * (hash >> 8) mod size, wrapping, until an empty one. 1 with *val, *vlen
+ * (pointing into buf), 0 if absent, -1 if the file reads wrong. */
+static int
+cdb_pread_find(const struct store *store, const char *key, size_t len,
+    unsigned char *buf, size_t size, const unsigned char **val, size_t *vlen)
+{
+	uint32_t hash = cdb_hash(key, (unsigned)len);
+	const unsigned char *toc = store->cdb_toc + (hash & 255) * 8;
+	uint64_t tpos = cdb_unpack(toc), slots = cdb_unpack(toc + 4);
+	uint64_t done = 0, at;
+	unsigned char batch[16 * 8];
+
+	if (slots == 0)
+		return 0;
+	at = (hash >> 8) % slots;
+	while (done < slots) {
+		uint64_t n = slots - at < 16 ? slots - at : 16;
+
+		if (n > slots - done)
+			n = slots - done;
+		if (pread(store->cdb_fd, batch, (size_t)n * 8,
+		        (off_t)(tpos + at * 8)) != (ssize_t)(n * 8))
+			return -1;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t rpos = cdb_unpack(batch + i * 8 + 4);
+			int r;
+
+			if (rpos == 0)
+				return 0;
+			if (cdb_unpack(batch + i * 8) != hash)
+				continue;
+			r = cdb_read_record(store, rpos, key, len, buf, size,
+			    val, vlen);
+			if (r != 0)
+				return r;
+		}
+		done += n;
+		at = (at + n) % slots;
+	}
+	return 0;
+}
+
 static enum store_result
 cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
     struct store_hit *hit)
 {
+	unsigned char buf[8 + STORE_KEY_MAX + RECORD_MAX];
+	const unsigned char *val = NULL;
+	size_t vlen = 0;
 	struct record rec;
-	const void *val;
 	int found;
 
 	if (store->cdb_fd < 0)
 		return STORE_MISS;
-	found = cdb_find(&store->cdb, key, (unsigned)len);
+	found = cdb_pread_find(store, key, len, buf, 8 + len + RECORD_MAX,
+	    &val, &vlen);
 	if (found < 0) {
-		cdb_warn_once(store, "structure broken");
+		cdb_warn_once(store, "file changed or unreadable");
 		return STORE_MISS;
 	}
 	if (found == 0)
 		return STORE_MISS;
-	val = cdb_getdata(&store->cdb);
-	if (val == NULL) {
-		cdb_warn_once(store, "record out of bounds");
-		return STORE_MISS;
-	}
-	switch (record_decode(val, cdb_datalen(&store->cdb), &rec)) {
+	switch (val == NULL ? RECORD_CORRUPT
+	                    : record_decode((const char *)val, vlen, &rec)) {
 	case RECORD_OK:
 		break;
 	case RECORD_UNKNOWN_VERSION:
@@ -229,6 +318,9 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 	hit->source = STORE_SOURCE_CDB;
 	return now < hit->expires ? STORE_FRESH : STORE_STALE;
 }
+
+static int memory_put(struct store *store, const char *key, size_t len,
+    enum policy_reply reply, time_t expires, time_t stored, bool from_cdb);
 
 /* Fresh beats stale; between two fresh answers the more recent lookup
  * wins, so a warm run that saw a changed zone takes effect at once; between
@@ -253,30 +345,46 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
     struct store_hit *hit)
 {
 	struct store_hit mem, disk;
+	struct store_entry *e;
 	enum store_result m, d;
 
 	if (len == 0 || len > STORE_KEY_MAX)
 		return STORE_MISS;
-	m = memory_get(store, key, len, now, &mem);
+	m = memory_get(store, key, len, now, &mem, &e);
+	/* Fresh and already compared with this file: the file cannot win
+	 * (the comparison does not change while the entry stays fresh). */
+	if (m == STORE_FRESH && e->checked_gen == store->cdb_gen) {
+		*hit = mem;
+		return m;
+	}
 	d = cdb_get_record(store, key, len, now, &disk);
 	if (store_prefer_disk(m, &mem, d, &disk)) {
+		if (d == STORE_FRESH)
+			(void)memory_put(store, key, len, disk.reply,
+			    disk.expires, disk.stored, true);
 		*hit = disk;
 		return d;
 	}
+	if (m == STORE_FRESH)
+		e->checked_gen = store->cdb_gen;
 	if (m != STORE_MISS)
 		*hit = mem;
 	return m;
 }
 
-int
-store_put(struct store *store, const char *key, size_t len,
-    enum policy_reply reply, time_t expires, time_t stored)
+/* Remember an answer; from_cdb: a copy of the open file's record. It
+ * counts as compared with the open file if it is that file's record or
+ * from a lookup no record in the file is more recent than. */
+static int
+memory_put(struct store *store, const char *key, size_t len,
+    enum policy_reply reply, time_t expires, time_t stored, bool from_cdb)
 {
 	struct store_entry **link, *e;
-	uint32_t hash;
+	uint32_t hash, gen = from_cdb || store->cdb_fd < 0 ||
+	        stored >= store->cdb_max_stored
+	    ? store->cdb_gen
+	    : 0;
 
-	if (reply == POLICY_REPLY_TEMP || len == 0 || len > STORE_KEY_MAX)
-		return -1;
 	if (store->max == 0)
 		return 0;
 	hash = store_hash(store, key, len);
@@ -285,6 +393,8 @@ store_put(struct store *store, const char *key, size_t len,
 		e->reply = (uint8_t)reply;
 		e->expires = expires;
 		e->stored = stored;
+		e->checked_gen = gen;
+		e->from_cdb = from_cdb;
 		lru_unlink(store, e);
 		lru_push(store, e);
 		return 0;
@@ -294,7 +404,9 @@ store_put(struct store *store, const char *key, size_t len,
 	e->hash = hash;
 	e->expires = expires;
 	e->stored = stored;
+	e->checked_gen = gen;
 	e->reply = (uint8_t)reply;
+	e->from_cdb = from_cdb;
 	e->key_len = (uint16_t)len;
 	memcpy(e->key, key, len);
 	e->chain = *link;
@@ -304,6 +416,15 @@ store_put(struct store *store, const char *key, size_t len,
 	while (store->count > store->max)
 		remove_entry(store, store->oldest);
 	return 0;
+}
+
+int
+store_put(struct store *store, const char *key, size_t len,
+    enum policy_reply reply, time_t expires, time_t stored)
+{
+	if (reply == POLICY_REPLY_TEMP || len == 0 || len > STORE_KEY_MAX)
+		return -1;
+	return memory_put(store, key, len, reply, expires, stored, false);
 }
 
 size_t
@@ -317,10 +438,11 @@ cdb_close(struct store *store)
 {
 	if (store->cdb_fd < 0)
 		return;
-	cdb_free(&store->cdb);
 	close(store->cdb_fd);
 	store->cdb_fd = -1;
 	store->cdb_records = 0;
+	store->cdb_max_stored = 0;
+	store->cdb_gen++;
 }
 
 void
@@ -449,20 +571,23 @@ verify_find(const struct verify_rec *recs, size_t n, uint64_t pos)
  * once. Walking the records with cdb_seqnext alone is not enough: random
  * bytes pass that walk now and then (seen with 8 KiB of /dev/urandom).
  *
- * Reads the file with pread rather than through the mapping, so the check
- * of a large file does not leave it all in the daemon's resident set; its
- * own memory is 8 bytes a record, freed before it returns. Returns 0 with
- * the record count, or -1.
+ * Reads the file with pread in bounded windows, so the check of a large
+ * file does not leave it in the daemon's resident set; its own memory is 8
+ * bytes a record, freed before it returns. header is the file's first
+ * 2048 bytes (the table of contents). Returns 0 with the record count and
+ * the latest lookup time of any valid record (0 if none), or -1.
  */
 static int
-cdb_verify(int fd, const struct cdb *cdb, size_t *count)
+cdb_verify(int fd, uint64_t fsize, const unsigned char *header,
+    size_t *count, time_t *max_stored)
 {
-	uint64_t fsize = cdb->cdb_fsize, dend = cdb->cdb_dend, pos = 2048;
+	uint64_t dend = cdb_unpack(header), pos = 2048;
 	struct verify_reader *r = malloc(sizeof(*r));
 	struct verify_rec *recs = NULL;
-	unsigned char *seen = NULL, header[2048];
+	unsigned char *seen = NULL;
 	size_t n = 0, cap = 0, indexed = 0;
 	const unsigned char *p;
+	time_t latest = 0;
 	int rc = -1;
 
 	if (r == NULL)
@@ -470,11 +595,11 @@ cdb_verify(int fd, const struct cdb *cdb, size_t *count)
 	r->fd = fd;
 	r->off = 0;
 	r->len = 0;
-	if (dend < 2048 || dend > fsize ||
-	    pread(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
+	if (dend < 2048 || dend > fsize)
 		goto out;
 	while (pos < dend) {
 		uint64_t klen, vlen;
+		struct record rec;
 
 		if (dend - pos < 8 || verify_get(r, pos, 8, &p) != 0)
 			goto out;
@@ -482,8 +607,12 @@ cdb_verify(int fd, const struct cdb *cdb, size_t *count)
 		vlen = cdb_unpack(p + 4);
 		if (klen > VERIFY_KEY_MAX || vlen > VERIFY_VAL_MAX ||
 		    klen + vlen > dend - pos - 8 ||
-		    verify_get(r, pos + 8, (size_t)klen, &p) != 0)
+		    verify_get(r, pos + 8, (size_t)(klen + vlen), &p) != 0)
 			goto out;
+		if (record_decode((const char *)p + klen, (size_t)vlen,
+		        &rec) == RECORD_OK &&
+		    rec.stored > latest)
+			latest = (time_t)rec.stored;
 		if (n == cap) {
 			struct verify_rec *more;
 
@@ -528,6 +657,7 @@ cdb_verify(int fd, const struct cdb *cdb, size_t *count)
 	}
 	if (indexed == n) {
 		*count = n;
+		*max_stored = latest;
 		rc = 0;
 	}
 out:
@@ -537,11 +667,11 @@ out:
 	return rc;
 }
 
-/* Open path as a CDB, checked from end to end. Returns the fd (cdb set up)
- * or -1 with a reason in why. */
+/* Open path as a CDB, checked from end to end; toc gets its first 2048
+ * bytes. Returns the fd, or -1 with a reason in why. */
 static int
-cdb_open_checked(const char *path, struct cdb *cdb, struct file_id *id,
-    size_t *records, const char **why)
+cdb_open_checked(const char *path, unsigned char *toc, struct file_id *id,
+    size_t *records, time_t *max_stored, const char **why)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -555,13 +685,12 @@ cdb_open_checked(const char *path, struct cdb *cdb, struct file_id *id,
 		goto err;
 	}
 	file_id_of(&st, id);
-	if (cdb_init(cdb, fd) != 0) {
-		*why = st.st_size < 2048 ? "too short to be a CDB file"
-		                         : "not a CDB file";
+	if (st.st_size < 2048 || pread(fd, toc, 2048, 0) != 2048) {
+		*why = "too short to be a CDB file";
 		goto err;
 	}
-	if (cdb_verify(fd, cdb, records) != 0) {
-		cdb_free(cdb);
+	if (cdb_verify(fd, (uint64_t)st.st_size, toc, records, max_stored) !=
+	    0) {
 		*why = "truncated or corrupt CDB file";
 		goto err;
 	}
@@ -574,15 +703,17 @@ err:
 static int
 cdb_reopen(struct store *store)
 {
-	struct cdb cdb;
+	unsigned char toc[2048];
 	struct file_id id;
 	size_t records;
+	time_t max_stored;
 	const char *why = "unknown error";
 	struct timespec t0;
 	int fd;
 
 	elapsed_start(&t0);
-	fd = cdb_open_checked(store->cdb_path, &cdb, &id, &records, &why);
+	fd = cdb_open_checked(store->cdb_path, toc, &id, &records,
+	    &max_stored, &why);
 	if (fd < 0) {
 		struct stat st;
 
@@ -603,7 +734,9 @@ cdb_reopen(struct store *store)
 		return -1;
 	}
 	cdb_close(store);
-	store->cdb = cdb;
+	memcpy(store->cdb_toc, toc, sizeof(toc));
+	store->cdb_max_stored = max_stored;
+	store->cdb_gen++;
 	store->cdb_fd = fd;
 	store->cdb_id = id;
 	store->cdb_records = records;
@@ -666,17 +799,25 @@ store_cdb_scan(const char *path,
     void *arg, char *err, size_t err_size)
 {
 	struct cdb cdb;
+	unsigned char toc[2048];
 	struct file_id id;
 	size_t records;
+	time_t max_stored;
 	const char *why = "unknown error";
 	unsigned pos;
-	int fd = cdb_open_checked(path, &cdb, &id, &records, &why), r;
+	int fd = cdb_open_checked(path, toc, &id, &records, &max_stored, &why),
+	    r;
 
 	if (fd < 0) {
 		int e = errno;
 
 		snprintf(err, err_size, "%s: %s", path, why);
 		errno = e;
+		return -1;
+	}
+	if (cdb_init(&cdb, fd) != 0) { /* checked: only out of memory */
+		close(fd);
+		snprintf(err, err_size, "%s: cannot map the file", path);
 		return -1;
 	}
 	cdb_seqinit(&pos, &cdb);

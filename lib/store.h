@@ -4,7 +4,12 @@
  *
  * Maps a normalised key (mapkey's norm) to a cacheable reply and its
  * absolute expiry; store_get asks memory first, then the CDB. The CDB is
- * mmapped and read-only here; store_cdb_check notices a replaced file (new
+ * read-only here and read with pread, not mapped: its pages never count
+ * in the daemon's resident set, and a file changed in place reads as
+ * missing records instead of killing the daemon with SIGBUS. A fresh
+ * memory entry already compared with the open file skips the file, and a
+ * CDB answer is copied into memory, so busy keys cost no read at all.
+ * store_cdb_check notices a replaced file (new
  * inode, size or mtime; stat at most once a second) and switches to it. A
  * file that cannot be opened, is truncated or holds records of an unknown
  * version is logged once and ignored, never trusted: lookups then go on
@@ -94,7 +99,7 @@ int store_cdb_use(struct store *store, const char *path);
  * store_cdb_check: if at least a second passed since the last check (or
  * force), stat the path and reopen when the file was replaced. Returns 1 if
  * a new file was opened, 0 if nothing changed, -1 if the new file is
- * unusable (logged; the previous mapping, if any, stays in use).
+ * unusable (logged; the previous file, if any, stays in use).
  */
 int store_cdb_check(struct store *store, time_t now, int force);
 

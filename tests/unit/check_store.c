@@ -465,6 +465,69 @@ count_ok(const char *key, size_t key_len, enum record_status status,
 	return 0;
 }
 
+/* A CDB answer is copied into memory: asked again it costs no file read
+ * (it is still labelled as the CDB's), and it stays right when a newer
+ * file replaces the one it came from. Many keys, so a lookup that got the
+ * slot walk wrong would show. */
+START_TEST(cdb_answers_are_kept_in_memory)
+{
+	enum { N = 3000 };
+	static char names[N][32];
+	static const char *many[N];
+	struct store *s = store_new(2 * N);
+	struct store_hit hit;
+
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "k%zu.example", i);
+		many[i] = names[i];
+	}
+	write_cdb_at(many, N, POLICY_REPLY_DANE_ONLY, 5000, 100, NULL);
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	for (size_t i = 0; i < N; i++) {
+		ck_assert_int_eq(GET(s, many[i], 200, &hit), STORE_FRESH);
+		ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
+	}
+	ck_assert_int_eq(GET(s, "absent.example", 200, &hit), STORE_MISS);
+	ck_assert_uint_eq(store_count(s), N);
+	/* served from memory now: a file cut short in place (which warm
+	 * never does) no longer matters for them, and costs nothing */
+	ck_assert_int_eq(truncate(path, 2048), 0);
+	ck_assert_int_eq(GET(s, "k7.example", 200, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
+	/* a newer file with a newer lookup wins over the copies */
+	write_cdb_at(many, N, POLICY_REPLY_DANE, 6000, 300, NULL);
+	ck_assert_int_eq(store_cdb_check(s, 400, 1), 1);
+	for (size_t i = 0; i < N; i++) {
+		ck_assert_int_eq(GET(s, many[i], 400, &hit), STORE_FRESH);
+		ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE);
+	}
+	/* a live lookup after that file's lookups needs no comparison, and
+	 * wins */
+	PUT_AT(s, "k9.example", POLICY_REPLY_NOTFOUND, 6000, 350);
+	ck_assert_int_eq(GET(s, "k9.example", 400, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_NOTFOUND);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_MEMORY);
+	store_free(s);
+}
+END_TEST
+
+/* A file changed in place under the daemon (truncated: nothing of ours
+ * does that) reads as missing records, with a warning; never a crash,
+ * which a mapping would give (SIGBUS). */
+START_TEST(cdb_file_cut_short_in_place)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE_ONLY, 5000, NULL);
+	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(truncate(path, 2048 + 10), 0);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_MISS);
+	store_free(s);
+}
+END_TEST
+
 START_TEST(cdb_scan_visits_every_record)
 {
 	char err[256];
@@ -507,6 +570,8 @@ test_suite(void)
 	tcase_add_test(tc, cdb_random_files_are_refused);
 	tcase_add_test(tc, cdb_bad_hash_table_is_refused);
 	tcase_add_test(tc, cdb_scan_visits_every_record);
+	tcase_add_test(tc, cdb_answers_are_kept_in_memory);
+	tcase_add_test(tc, cdb_file_cut_short_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }
