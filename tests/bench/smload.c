@@ -1,7 +1,8 @@
 /*
  * smload: a socketmap load client for benchmarks.
  *
- *   smload [-c CONNS] [-n REQUESTS] [-m MAP] [-f FILE] TARGET [KEY=REPLY...]
+ *   smload [-c CONNS] [-n REQUESTS] [-r RATE] [-m MAP] [-f FILE] TARGET
+ *          [KEY=REPLY...]
  *
  * (-f: more KEY=REPLY pairs, one per line.)
  * Opens CONNS connections to TARGET (unix:PATH or inet:HOST:PORT) and on
@@ -12,6 +13,13 @@
  *
  *   conns=C requests=N wrong=W errors=E seconds=S rps=R p50=.. p90=..
  *   p99=.. max=.. (latencies in microseconds)
+ *
+ * With -r RATE the load is offered at RATE requests a second in all (a
+ * request every 1/RATE s, on whichever connection is idle), as many MTA
+ * processes asking now and then would, instead of each connection asking
+ * again the moment it has its reply. Latency is then counted from when a
+ * request was due, not when it could be sent, so a server that falls
+ * behind shows it (no coordinated omission). The line adds rate=RATE.
  *
  * and exits 1 if any reply was wrong or any connection failed. One thread,
  * epoll: the same client measures danemapd and smfixed, so their ratio is
@@ -135,7 +143,8 @@ read_lines(const char *path, size_t *n)
 static void
 usage(void)
 {
-	fputs("usage: smload [-c CONNS] [-n REQUESTS] [-m MAP] [-f FILE] "
+	fputs("usage: smload [-c CONNS] [-n REQUESTS] [-r RATE] [-m MAP] "
+	      "[-f FILE] "
 	      "unix:PATH|inet:HOST:PORT [KEY=REPLY...]\n",
 	    stderr);
 	exit(64);
@@ -145,7 +154,10 @@ int
 main(int argc, char **argv)
 {
 	size_t conns = 1, total = 100000, nkeys, done = 0, sent = 0;
-	size_t wrong = 0, errors = 0, nlat = 0;
+	size_t wrong = 0, errors = 0, nlat = 0, nidle = 0;
+	double rate = 0;
+	uint64_t every_ns = 0;
+	struct conn **idle;
 	const char *map = "tlspolicy", *target, *file = NULL;
 	char **lines = NULL;
 	size_t nlines = 0;
@@ -155,13 +167,16 @@ main(int argc, char **argv)
 	struct rlimit rl;
 	int opt, ep;
 
-	while ((opt = getopt(argc, argv, "c:n:m:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:n:r:m:f:")) != -1) {
 		switch (opt) {
 		case 'c':
 			conns = strtoul(optarg, NULL, 10);
 			break;
 		case 'n':
 			total = strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			rate = strtod(optarg, NULL);
 			break;
 		case 'm':
 			map = optarg;
@@ -173,8 +188,10 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (argc - optind < 1 || conns == 0 || total == 0)
+	if (argc - optind < 1 || conns == 0 || total == 0 || rate < 0)
 		usage();
+	if (rate > 0)
+		every_ns = (uint64_t)(1e9 / rate);
 	target = argv[optind++];
 	if (file != NULL)
 		lines = read_lines(file, &nlines);
@@ -183,7 +200,8 @@ main(int argc, char **argv)
 	keys = calloc(nlines + (size_t)(argc - optind), sizeof(*keys));
 	cs = calloc(conns, sizeof(*cs));
 	lat = calloc(total, sizeof(*lat));
-	if (keys == NULL || cs == NULL || lat == NULL) {
+	idle = calloc(conns, sizeof(*idle));
+	if (keys == NULL || cs == NULL || lat == NULL || idle == NULL) {
 		perror("smload");
 		return 70;
 	}
@@ -216,8 +234,11 @@ main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
 	}
 	t0 = now_ns();
-	/* prime: one request in flight per connection */
-	for (size_t i = 0; i < conns && sent < total; i++) {
+	/* prime: one request in flight per connection (closed loop), or
+	 * every connection idle (-r) */
+	for (size_t i = 0; i < conns && every_ns != 0; i++)
+		idle[nidle++] = &cs[i];
+	for (size_t i = 0; i < conns && sent < total && every_ns == 0; i++) {
 		struct key *k = &keys[cs[i].next];
 
 		cs[i].sent_ns = now_ns();
@@ -231,8 +252,34 @@ main(int argc, char **argv)
 	}
 	while (done < total) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(ep, evs, 256, 10000);
+		int wait_ms = 10000, n;
 
+		/* -r: send what is due on idle connections; wake for the next
+		 * one (spinning the last millisecond: epoll_wait counts in
+		 * milliseconds) */
+		while (every_ns != 0 && sent < total && nidle > 0) {
+			uint64_t due = t0 + (uint64_t)sent * every_ns, t = now_ns();
+			struct conn *c;
+			struct key *k;
+
+			if (t < due) {
+				wait_ms = (int)((due - t) / 1000000);
+				break;
+			}
+			c = idle[--nidle];
+			k = &keys[c->next];
+			c->sent_ns = due;
+			if (write(c->fd, k->req, k->req_len) !=
+			    (ssize_t)k->req_len) {
+				errors++;
+				continue;
+			}
+			c->busy = true;
+			sent++;
+		}
+		n = epoll_wait(ep, evs, 256, wait_ms);
+		if (n == 0 && wait_ms < 10000)
+			continue;
 		if (n <= 0) {
 			fprintf(stderr, "smload: no reply for 10 s\n");
 			errors++;
@@ -276,7 +323,9 @@ main(int argc, char **argv)
 				c->have -= used;
 				c->next = (c->next + 1) % nkeys;
 				c->busy = false;
-				if (sent < total) {
+				if (every_ns != 0) {
+					idle[nidle++] = c;
+				} else if (sent < total) {
 					k = &keys[c->next];
 					c->sent_ns = now_ns();
 					if (write(c->fd, k->req, k->req_len) ==
@@ -297,10 +346,13 @@ main(int argc, char **argv)
 #define PCT(p)                                                                 \
 	(nlat ? (double)lat[(size_t)((double)(nlat - 1) * (p))] / 1e3 : 0)
 	printf("conns=%zu requests=%zu wrong=%zu errors=%zu seconds=%.3f "
-	       "rps=%.0f p50=%.1f p90=%.1f p99=%.1f max=%.1f\n",
+	       "rps=%.0f p50=%.1f p90=%.1f p99=%.1f max=%.1f",
 	    conns, done, wrong, errors, (double)(t1 - t0) / 1e9,
 	    (double)done / ((double)(t1 - t0) / 1e9), PCT(0.50), PCT(0.90),
 	    PCT(0.99), PCT(1.0));
+	if (every_ns != 0)
+		printf(" rate=%.0f", rate);
+	printf("\n");
 	for (size_t i = 0; i < conns; i++)
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
@@ -311,6 +363,7 @@ main(int argc, char **argv)
 	free(lines);
 	free(keys);
 	free(cs);
+	free(idle);
 	free(lat);
 	close(ep);
 	return wrong || errors ? 1 : 0;
