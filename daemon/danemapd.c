@@ -986,6 +986,7 @@ resolver_config_changed(const struct config *a, const struct config *b)
 	return a->resolution != b->resolution ||
 	    a->upstream_count != b->upstream_count ||
 	    memcmp(a->upstream, b->upstream, sizeof(a->upstream)) != 0 ||
+	    a->transport != b->transport ||
 	    strcmp(a->trust_anchor_file, b->trust_anchor_file) != 0 ||
 	    a->query_timeout_ms != b->query_timeout_ms ||
 	    a->lookup_deadline_ms != b->lookup_deadline_ms ||

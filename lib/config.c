@@ -29,6 +29,7 @@ enum kind {
 	K_PATH,  /* absolute path */
 	K_NAME,  /* printable, no spaces */
 	K_RESOLUTION,
+	K_TRANSPORT,
 	K_LOG_LEVEL,
 	K_FACILITY,
 	K_UPSTREAM,
@@ -55,6 +56,7 @@ struct key {
 static const struct key keys[] = {
 	S("resolution", K_RESOLUTION, resolution),
 	S("upstream", K_UPSTREAM, upstream),
+	S("transport", K_TRANSPORT, transport),
 	S("trust_anchor_file", K_PATH, trust_anchor_file),
 	U("query_timeout", query_timeout_ms, 100, 60000, "milliseconds"),
 	U("lookup_deadline", lookup_deadline_ms, 100, 90000, "milliseconds"),
@@ -86,6 +88,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->resolution = CONFIG_RESOLUTION_RECURSIVE;
+	cfg->transport = CONFIG_TRANSPORT_TCP;
 	snprintf(cfg->trust_anchor_file, sizeof(cfg->trust_anchor_file),
 	    "/usr/share/dns/root.key");
 	cfg->query_timeout_ms = 3000;
@@ -336,6 +339,17 @@ set_value(struct parse *p, const struct key *k, char *value)
 			return fail(p,
 			    "bad value for resolution: \"%s\" (expected stub "
 			    "or recursive)",
+			    value);
+		return 0;
+	case K_TRANSPORT:
+		if (strcmp(value, "tcp") == 0)
+			p->cfg->transport = CONFIG_TRANSPORT_TCP;
+		else if (strcmp(value, "udp") == 0)
+			p->cfg->transport = CONFIG_TRANSPORT_UDP;
+		else
+			return fail(p,
+			    "bad value for transport: \"%s\" (expected tcp "
+			    "or udp)",
 			    value);
 		return 0;
 	case K_LOG_LEVEL:

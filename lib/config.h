@@ -32,6 +32,12 @@ enum config_resolution {
 	CONFIG_RESOLUTION_STUB,      /* to the configured upstreams */
 };
 
+/* How stub queries travel (recursive resolution ignores it). */
+enum config_transport {
+	CONFIG_TRANSPORT_TCP, /* TCP only, one connection reused (default) */
+	CONFIG_TRANSPORT_UDP, /* UDP, getdns's TCP fallback after TC=1 */
+};
+
 struct config_upstream {
 	char address[64]; /* numeric IPv4 or IPv6, as written */
 	unsigned port;    /* 53 unless given as address@port */
@@ -54,6 +60,7 @@ struct config {
 	enum config_resolution resolution;                     /* resolution */
 	struct config_upstream upstream[CONFIG_MAX_UPSTREAMS]; /* upstream */
 	size_t upstream_count;
+	enum config_transport transport; /* transport */
 	char trust_anchor_file[CONFIG_PATH_MAX]; /* trust_anchor_file */
 	unsigned query_timeout_ms;               /* query_timeout */
 	unsigned lookup_deadline_ms;             /* lookup_deadline */

@@ -12,7 +12,14 @@
  *    freed request memory behind that a later event reads (valgrind shows
  *    it under load; getdns issue #507 is the same family). So getdns is
  *    given a timeout it never reaches, and each query's timeout is a
- *    libevent timer of ours that cancels the query instead.
+ *    libevent timer of ours that cancels the query instead;
+ *  - its fallback to TCP after a truncated UDP answer breaks when several
+ *    queries fall back at once under the libevent adapter: it closes the
+ *    UDP socket, then adds an event for the closed descriptor ("Epoll ADD
+ *    ... Bad file descriptor"), and the query hangs until cancelled, when
+ *    it closes that descriptor number again, whoever holds it by then.
+ *    So stub queries go over TCP by default (transport = tcp): one
+ *    connection to the upstream, kept open and pipelined; no truncation.
  *
  * Ownership: a job owns its queries (struct rquery), host facts and TLSA
  * data. Each in-flight query is the getdns user argument; it is freed by
@@ -39,6 +46,8 @@
 /* A hostile MX RRset must not fan out without bound. */
 #define RESOLVE_MAX_HOSTS 32
 #define NAME_SIZE 256
+/* How long the TCP connection to an upstream stays open when idle. */
+#define RESOLVE_TCP_IDLE_MS 10000
 
 enum rq_kind { RQ_MX, RQ_A, RQ_AAAA, RQ_TLSA_EXPANDED, RQ_TLSA_ORIGINAL };
 
@@ -1123,6 +1132,7 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 {
 	struct resolve_ctx *ctx = calloc(1, sizeof(*ctx));
 	bool stub = cfg->resolution == CONFIG_RESOLUTION_STUB;
+	getdns_transport_list_t tcp_only[] = { GETDNS_TRANSPORT_TCP };
 
 	if (ctx == NULL) {
 		snprintf(err, err_size, "out of memory");
@@ -1147,6 +1157,14 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 	}
 	if (stub && set_upstreams(ctx->gd, cfg, err, err_size) != 0)
 		goto err;
+	if (stub && cfg->transport == CONFIG_TRANSPORT_TCP &&
+	    (getdns_context_set_dns_transport_list(ctx->gd, 1, tcp_only) !=
+	            GETDNS_RETURN_GOOD ||
+	        getdns_context_set_idle_timeout(ctx->gd,
+	            RESOLVE_TCP_IDLE_MS) != GETDNS_RETURN_GOOD)) {
+		snprintf(err, err_size, "getdns: cannot use TCP alone");
+		goto err;
+	}
 	/* An empty verify CA and e-mail disable the zero-config root trust
 	 * anchor fetch (data.iana.org): the configured anchor is the only
 	 * one, and a wrong one fails closed. */

@@ -90,13 +90,17 @@ for fault in servfail refused formerr drop; do
 done
 
 # Faults on one name only, the rest forwarded to NSD: never weaker than
-# the evidence. name rules expected-first-line description
+# the evidence. name rules expected-first-line description; with
+# TRANSPORT=udp in the environment, the stub queries go over UDP.
 fault_case() {
 	name=$1 key=$2 want=$3 desc=$4
 	shift 4
 	if ! "$TESTBED" fault "$dir" "$name" "$fport" "$@" >/dev/null; then
 		fail "fault proxy $name did not start"
 		return
+	fi
+	if [ -n "${TRANSPORT:-}" ]; then
+		echo "transport = $TRANSPORT" >>"$dir/danemap-$name.conf"
 	fi
 	start=$(date +%s%N)
 	out=$($DANEMAP -c "$dir/danemap-$name.conf" query "$key" 2>/dev/null)
@@ -123,30 +127,44 @@ fault_case garbage dane-one.test TEMP "upstream answers garbage" \
 	--default garbage
 fault_case slowok dane-one.test "OK dane-only" "slow but within the deadline" \
 	--default slow:100
-fault_case tcp dane-one.test "OK dane-only" "TLSA answer truncated (TC=1): retried over TCP" \
+# Truncated UDP answers (TC=1). The default transport is TCP: nothing is
+# truncated, every answer is right.
+fault_case alltc dane-two.test "OK dane-only" "every UDP answer truncated, transport tcp (default)" \
+	--default truncate --log
+if grep -q '^udp ' "$dir/fault-alltc.log"; then
+	fail "transport tcp: the proxy saw UDP queries"
+elif grep -q '^tcp ' "$dir/fault-alltc.log"; then
+	pass "transport tcp: all $(grep -c '^tcp ' "$dir/fault-alltc.log") queries came over TCP"
+else
+	fail "transport tcp: the proxy logged no query"
+fi
+# With transport = udp, getdns retries a truncated answer over TCP.
+TRANSPORT=udp fault_case tcp dane-one.test "OK dane-only" "transport udp, TLSA answer truncated: retried over TCP" \
 	--rule _25._tcp.mx1.dane-one.test/TLSA=truncate
-fault_case tcp2 dane-two.test "OK dane-only" "one host's A answer truncated: retried over TCP" \
+TRANSPORT=udp fault_case tcp2 dane-two.test "OK dane-only" "transport udp, one host's A answer truncated: retried over TCP" \
 	--rule mx2.dane-two.test/A=truncate
-# Every answer truncated: getdns 1.6.0's TCP fallback fails when several
-# fall back at once under the libevent adapter ("Epoll ADD ... Bad file
-# descriptor"). Whatever it does, the answer must be right or TEMP, in time.
-if "$TESTBED" fault "$dir" alltc "$fport" --default truncate >/dev/null; then
+# Every UDP answer truncated: getdns 1.6.0's fallback fails when several
+# queries fall back at once under the libevent adapter ("Epoll ADD ... Bad
+# file descriptor"; the reason transport = tcp is the default). Whatever it
+# does, the answer must be right or TEMP, in time.
+if "$TESTBED" fault "$dir" alltcudp "$fport" --default truncate >/dev/null; then
+	echo "transport = udp" >>"$dir/danemap-alltcudp.conf"
 	start=$(date +%s%N)
-	out=$($DANEMAP -c "$dir/danemap-alltc.conf" query dane-one.test 2>/dev/null)
+	out=$($DANEMAP -c "$dir/danemap-alltcudp.conf" query dane-one.test 2>/dev/null)
 	ms=$((($(date +%s%N) - start) / 1000000))
 	case "$out" in
 	"OK dane-only" | "TEMP "*)
 		if [ "$ms" -le $((deadline_ms + 2000)) ]; then
-			pass "every answer truncated: '$out' in $ms ms (right or TEMP)"
+			pass "transport udp, every answer truncated: '$out' in $ms ms (right or TEMP)"
 		else
-			fail "every answer truncated: '$out' after $ms ms"
+			fail "transport udp, every answer truncated: '$out' after $ms ms"
 		fi
 		;;
-	*) fail "every answer truncated: '$out', want OK dane-only or TEMP" ;;
+	*) fail "transport udp, every answer truncated: '$out', want OK dane-only or TEMP" ;;
 	esac
 	fport=$((fport + 1))
 else
-	fail "fault proxy alltc did not start"
+	fail "fault proxy alltcudp did not start"
 fi
 
 # ---------------------------------------------------------------- anchors

@@ -198,18 +198,33 @@ class UDPServer(asyncio.DatagramProtocol):
 
 
 async def tcp_client(rules, upstream, reader, writer):
+    """Queries pipelined on one connection are answered as each is ready,
+    out of order (RFC 7766 6.2.1.1, as unbound does): a slow one does not
+    hold up the others."""
+    tasks = set()
+
+    async def one(query):
+        reply = await answer(rules, upstream, query, tcp=True)
+        if reply is None or writer.is_closing():
+            return
+        writer.write(struct.pack("!H", len(reply)) + reply)
+        try:
+            await writer.drain()
+        except OSError:
+            pass
+
     try:
         while True:
             n = struct.unpack("!H", await reader.readexactly(2))[0]
             query = await reader.readexactly(n)
-            reply = await answer(rules, upstream, query, tcp=True)
-            if reply is None:
-                continue
-            writer.write(struct.pack("!H", len(reply)) + reply)
-            await writer.drain()
+            task = asyncio.ensure_future(one(query))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
     except (asyncio.IncompleteReadError, OSError):
         pass
     finally:
+        for task in list(tasks):
+            task.cancel()
         writer.close()
 
 

@@ -47,6 +47,7 @@ START_TEST(defaults_are_documented_ones)
 {
 	config_defaults(&cfg);
 	ck_assert_int_eq(cfg.resolution, CONFIG_RESOLUTION_RECURSIVE);
+	ck_assert_int_eq(cfg.transport, CONFIG_TRANSPORT_TCP);
 	ck_assert_uint_eq(cfg.upstream_count, 0);
 	ck_assert_str_eq(cfg.trust_anchor_file, "/usr/share/dns/root.key");
 	ck_assert_uint_eq(cfg.query_timeout_ms, 3000);
@@ -113,6 +114,8 @@ START_TEST(good_numeric_values)
 		    CONFIG_RESOLUTION_RECURSIVE },
 		{ "resolution = stub\nupstream = 127.0.0.1", F(resolution),
 		    CONFIG_RESOLUTION_STUB },
+		{ "transport = udp", F(transport), CONFIG_TRANSPORT_UDP },
+		{ "transport = tcp", F(transport), CONFIG_TRANSPORT_TCP },
 		{ "log_level = err", F(log_level), LOG_LEVEL_ERR },
 		{ "log_level = warning", F(log_level), LOG_LEVEL_WARNING },
 		{ "log_level = notice", F(log_level), LOG_LEVEL_NOTICE },
@@ -222,6 +225,9 @@ START_TEST(bad_values_are_refused)
 		"socket_mode = -660",
 		"resolution = Stub",
 		"resolution = forward",
+		"transport = TCP",
+		"transport = tls",
+		"transport = udp tcp",
 		"log_level = verbose",
 		"log_level = INFO",
 		"syslog_facility = local8",
