@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh: danemap's benchmarks; prints numbers, judges nothing.
 # `make bench` runs it (after building); by hand:
-#   top_builddir=build tests/bench/run.sh [throughput] [load] [memory]
+#   top_builddir=build tests/bench/run.sh [throughput] [load] [memory] [cold]
 #
 # Inside a private network namespace, against the signed test bed:
 #  throughput  smload (C, epoll, Postfix's one-request-then-wait pattern)
@@ -15,16 +15,31 @@
 #              checked; the daemon's RSS after warm-up and at the end.
 #  memory      a 1,000,000-record cache file built with cdbbuild (timed),
 #              then 100,000 live lookups; the daemon's peak RSS.
-# BENCH_REQUESTS (default 200000) sets the requests per throughput run.
+#  cold        cold validation: 10,000 distinct domains, each its own zone
+#              (coldzones.sh: 60% DANE, 20% mixed, 20% insecure), validated
+#              from nothing by `danemap warm` (a fresh process, empty
+#              cache, stub mode to the bed's NSD) and by a validating
+#              unbound on loopback, empty cache, iterating from the same
+#              NSD, asked danemap's queries by dnscold at the same
+#              concurrency; domains/s of each, their ratio, and how many
+#              queries NSD answered for each.
+# BENCH_REQUESTS (default 200000) sets the requests per throughput run;
+# BENCH_COLD_DOMAINS (default 10000) and BENCH_COLD_CONCURRENCY (default
+# 32, danemap's warm_concurrency default) and BENCH_COLD_TRANSPORT (tcp,
+# the default, or udp) the cold part.
 . "$(dirname "$0")/../integration/common.sh"
 
 BENCH="$top_builddir/tests/bench"
 requests=${BENCH_REQUESTS:-200000}
-parts=${*:-throughput load memory}
+parts=${*:-throughput load memory cold}
 ulimit -n 8192 2>/dev/null || true
 
 fpid=
-cleanup_more() { [ -n "$fpid" ] && kill "$fpid" 2>/dev/null; }
+upid=
+cleanup_more() {
+	[ -n "$fpid" ] && kill "$fpid" 2>/dev/null
+	[ -n "$upid" ] && kill "$upid" 2>/dev/null
+}
 testbed_up bench >/dev/null
 sock="$dir/danemapd.sock"
 iport=10026
@@ -93,6 +108,26 @@ case " $parts " in *" throughput "*)
 		fpid=
 	done
 	echo "danemapd RSS after: $(rss "$dpid"), peak $(hwm "$dpid")"
+	# Closed-loop latency at 512 connections is queueing (512 / r/s for
+	# any server). Latency under a given offered load is what an MTA
+	# fleet sees: smload -r, counted from when each request was due.
+	echo "latency at 512 unix connections under offered load (smload -r), $requests requests each:"
+	printf '%-9s %10s %10s %9s %9s %9s %9s\n' server "offered/s" "done r/s" \
+		"p50 us" "p90 us" "p99 us" "max us"
+	"$BENCH/smfixed" "unix:$dir/fixed.sock" &
+	fpid=$!
+	sleep 0.3
+	for rate in 10000 25000 50000; do
+		for t in fixed danemapd; do
+			if [ $t = fixed ]; then tt="unix:$dir/fixed.sock"; else tt="unix:$sock"; fi
+			o=$(smload_keys -c 512 -r $rate -n "$requests" "$tt" 2>&1)
+			printf '%-9s %10s %10s %9s %9s %9s %9s\n' $t $rate "$(field "$o" rps)" \
+				"$(field "$o" p50)" "$(field "$o" p90)" "$(field "$o" p99)" "$(field "$o" max)"
+		done
+	done
+	kill "$fpid"
+	wait "$fpid" 2>/dev/null
+	fpid=
 	daemon_stop
 	;;
 esac
@@ -122,7 +157,7 @@ case " $parts " in *" memory "*)
 	"$BENCH/cdbbuild" "$dir/state/cache.cdb" 1000000 "$dir/cdb.keys" | sed 's/^/cdbbuild: /'
 	daemon_start "$dir/bench.conf" "$sock" "$dir/d.log" || exit 1
 	sleep 1
-	echo "danemapd with the file mapped: RSS $(rss "$dpid"), peak $(hwm "$dpid")"
+	echo "danemapd with the file open: RSS $(rss "$dpid"), peak $(hwm "$dpid")"
 	grep 'records (checked' "$dir/d.log" | sed 's/^/  /' 
 	out=$("$BENCH/smload" -c 64 -n 100000 -f "$dir/cdb.keys" "unix:$sock" 2>&1)
 	echo "100,000 answers from the file: $out"
@@ -131,5 +166,124 @@ case " $parts " in *" memory "*)
 	echo "100,000 live lookups:          $out"
 	echo "danemapd RSS $(rss "$dpid"), peak $(hwm "$dpid") (memory cache: 100,000 keys)"
 	daemon_stop
+	;;
+esac
+
+case " $parts " in *" cold "*)
+	echo
+	cold_n=${BENCH_COLD_DOMAINS:-10000}
+	cold_c=${BENCH_COLD_CONCURRENCY:-32}
+	echo "== cold validation: $cold_n distinct signed domains, nothing cached"
+	"$top_srcdir/tests/bench/coldzones.sh" "$dir" "$cold_n" || exit 1
+	cut -d' ' -f1 "$dir/cold.domains" >"$dir/cold.keys"
+	want=$(awk '{ k[$2]++ } END { printf "dane-only %d, dane %d, notfound %d, temp 0",
+		k["dane"], k["mixed"], k["insecure"] }' "$dir/cold.domains")
+	# nsdq: queries NSD answered since the last call (the counters reset)
+	nsdq() {
+		nsd-control -c "$dir/nsd.conf" stats 2>/dev/null |
+			sed -n 's/^num\.queries=//p'
+	}
+	per() {
+		if [ -n "$1" ]; then
+			echo "$1 $2" | awk '{ printf "%.1f", $1 / $2 }'
+		else
+			printf '?'
+		fi
+	}
+	secs() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
+
+	# danemap: the warmer over the list, from a fresh state directory
+	mkdir -p "$dir/cold-state"
+	{
+		grep -v '^log_level\|^query_timeout\|^lookup_deadline\|^state_dir\|^cache_file\|^warm_concurrency' \
+			"$TESTBED_CONF"
+		echo "log_level = notice"
+		echo "query_timeout = 3000"
+		echo "lookup_deadline = 10000"
+		echo "state_dir = $dir/cold-state"
+		echo "cache_file = $dir/cold-state/cache.cdb"
+		echo "warm_concurrency = $cold_c"
+		echo "transport = ${BENCH_COLD_TRANSPORT:-tcp}"
+	} >"$dir/cold.conf"
+	echo "danemap: \`danemap warm -f LIST\`, a fresh process, empty cache; getdns stub mode to NSD $TESTBED_ADDR@$TESTBED_PORT over ${BENCH_COLD_TRANSPORT:-tcp}, validating every answer itself; $cold_c lookups at once"
+	nsdq >/dev/null
+	t0=$(date +%s.%N)
+	wout=$($DANEMAP -c "$dir/cold.conf" warm -f "$dir/cold.keys" 2>&1)
+	t1=$(date +%s.%N)
+	dq=$(nsdq)
+	echo "$wout" | sed 's/^/  /'
+	dsum=$(echo "$wout" | sed -n 's/^warm: \(dane-only [0-9]*, dane [0-9]*, notfound [0-9]*, temp [0-9]*\).*/\1/p')
+	ddps=$(echo "$wout" | sed -n 's/.*resolved in [0-9.]* s, \([0-9.]*\) keys\/s.*/\1/p')
+	echo "  replies: $dsum (expected $want)"
+	echo "  the whole process $(secs "$t0" "$t1") s; NSD answered ${dq:-?} queries ($(per "$dq" "$cold_n") a domain)"
+
+	# unbound: validating, one thread, the root served by the same NSD
+	uport=$((TESTBED_PORT + 1))
+	cat >"$dir/unbound.conf" <<EOF
+server:
+	interface: 127.0.0.1@$uport
+	port: $uport
+	do-ip6: no
+	outgoing-interface: 127.0.0.1
+	chroot: ""
+	username: ""
+	directory: "$dir"
+	pidfile: "$dir/unbound.pid"
+	use-syslog: no
+	logfile: "$dir/unbound.log"
+	verbosity: 1
+	log-servfail: yes
+	num-threads: 1
+	module-config: "validator iterator"
+	trust-anchor-file: "$TESTBED_ANCHOR"
+	do-not-query-localhost: no
+	# unbound answers test. itself (RFC 6761) unless told not to
+	local-zone: "test." nodefault
+	outgoing-range: 4096
+	num-queries-per-thread: 4096
+	# room for every answer: nothing is evicted during the run
+	msg-cache-size: 64m
+	rrset-cache-size: 128m
+	key-cache-size: 64m
+	neg-cache-size: 16m
+remote-control:
+	control-enable: no
+stub-zone:
+	name: "."
+	stub-addr: $TESTBED_ADDR@$TESTBED_PORT
+EOF
+	unbound-checkconf "$dir/unbound.conf" >/dev/null || exit 1
+	unbound -d -c "$dir/unbound.conf" &
+	upid=$!
+	# localhost is answered by unbound itself: its cache stays empty
+	i=0
+	until dig +short +time=1 +tries=1 -p "$uport" @127.0.0.1 A localhost 2>/dev/null |
+		grep -q '^127\.0\.0\.1$'; do
+		if [ $i -ge 100 ] || ! kill -0 "$upid" 2>/dev/null; then
+			echo "unbound did not start:"
+			cat "$dir/unbound.log"
+			exit 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "unbound: $(unbound -V | sed -n 's/^Version //p'), 1 thread, \"validator iterator\", empty cache, stub-zone . at the same NSD; dnscold asks it danemap's queries (MX; A and AAAA per host; TLSA when both are secure) in getdns stub mode without validation of its own, reading AD; $cold_c domains at once"
+	nsdq >/dev/null
+	uout=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$dir/cold.keys" 2>&1)
+	uq=$(nsdq)
+	echo "  $uout"
+	usum="dane-only $(field "$uout" dane-only), dane $(field "$uout" dane), notfound $(field "$uout" notfound), temp $(field "$uout" temp)"
+	udps=$(field "$uout" dps)
+	echo "  replies: $usum (expected $want)"
+	echo "  NSD answered ${uq:-?} queries ($(per "$uq" "$cold_n") a domain)"
+	again=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$dir/cold.keys" 2>&1)
+	echo "  again, every answer from unbound's cache (the client's limit): $(field "$again" dps) domains/s"
+	kill "$upid"
+	wait "$upid" 2>/dev/null
+	upid=
+	grep -i 'error\|fail' "$dir/unbound.log" | head -n 5 | sed 's/^/  unbound.log: /'
+
+	echo "cold validation: danemap ${ddps:-?} domains/s, unbound ${udps:-?} domains/s, ratio $(echo "$ddps $udps" |
+		awk '{ if ($1 != "" && $2 > 0) printf "%.2f", $1 / $2; else printf "?" }')"
 	;;
 esac
