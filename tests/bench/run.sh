@@ -23,7 +23,9 @@
 #              NSD, asked danemap's queries by dnscold at the same
 #              concurrency; domains/s of each, their ratio, and how many
 #              queries NSD answered for each.
-# BENCH_REQUESTS (default 200000) sets the requests per throughput run;
+# BENCH_REQUESTS (default 200000) sets the requests per throughput run,
+# BENCH_TRANSPORT (tcp, the default, or udp) how the daemon's live lookups
+# reach the test bed;
 # BENCH_COLD_DOMAINS (default 10000) and BENCH_COLD_CONCURRENCY (default
 # 32, danemap's warm_concurrency default) and BENCH_COLD_TRANSPORT (tcp,
 # the default, or udp) the cold part.
@@ -51,6 +53,7 @@ iport=10026
 	echo "max_connections = 2000"
 	echo "query_timeout = 3000"
 	echo "lookup_deadline = 10000"
+	echo "transport = ${BENCH_TRANSPORT:-tcp}"
 } >"$dir/bench.conf"
 
 # rss PID: resident set now, split into the daemon's own memory (anon) and
