@@ -98,6 +98,8 @@ struct conn {
 	bool closing;           /* close once the queued replies are written */
 	bool paused;            /* CONN_PIPELINE requests open: not reading */
 	bool parsing;           /* in conn_parse: it closes, not conn_flush */
+	bool partial;           /* part of a request is buffered, since: */
+	struct timespec partial_since;
 	char *in;               /* inbuf, or a heap buffer of REQUEST_MAX */
 	size_t in_len;
 	char inbuf[CONN_INBUF];
@@ -662,6 +664,11 @@ conn_parse(struct conn *c)
 	if (off > 0) {
 		c->in_len -= off;
 		memmove(c->in, c->in + off, c->in_len);
+		c->partial = false;
+	}
+	if (c->in_len > 0 && !c->partial) {
+		c->partial = true;
+		elapsed_start(&c->partial_since);
 	}
 	if (c->in != c->inbuf && c->in_len <= sizeof(c->inbuf)) {
 		memcpy(c->inbuf, c->in, c->in_len);
@@ -727,8 +734,19 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		}
 		c->in_len += (size_t)n;
 		elapsed_start(&c->active);
-		if (!conn_parse(c) || (size_t)n < space)
-			return; /* done, or the socket has nothing more */
+		if (!conn_parse(c))
+			return;
+		/* A request sent a byte at a time must still end within the
+		 * idle timeout (Postfix sends each in one piece): a trickle
+		 * would otherwise hold the connection for ever. */
+		if (c->partial && elapsed_ms(&c->partial_since) >=
+		                      (double)c->srv->cfg.idle_timeout_ms) {
+			conn_reject(c, "not finished within idle_timeout",
+			    c->in, c->in_len);
+			return;
+		}
+		if ((size_t)n < space)
+			return; /* the socket has nothing more */
 	}
 }
 

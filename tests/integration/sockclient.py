@@ -180,6 +180,40 @@ def hostile(target, good_key, good_reply, idle_ms):
           "a request never finished is closed after the idle timeout")
     half.close()
 
+    # a request trickled a byte at a time, each well within the idle
+    # timeout, but the whole far longer: closed once the request has
+    # taken the idle timeout, not held for ever
+    slow = connect(target)
+    data = request(good_key)
+    step = idle_ms / 1000.0 / 5
+    start = time.monotonic()
+    closed_at = None
+    for i in range(len(data)):
+        try:
+            slow.sendall(data[i:i + 1])
+        except OSError:
+            closed_at = time.monotonic() - start
+            break
+        time.sleep(step)
+        slow.setblocking(False)
+        try:
+            if slow.recv(1) == b"":
+                closed_at = time.monotonic() - start
+                break
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed_at = time.monotonic() - start
+            break
+        finally:
+            slow.setblocking(True)
+    whole = len(data) * step
+    check(closed_at is not None and closed_at < whole / 2,
+          "a request trickled over %.0f s is closed at %s s (idle timeout "
+          "%.1f s)" % (whole, "%.1f" % closed_at if closed_at else "never",
+                       idle_ms / 1000.0))
+    slow.close()
+
 
 async def a_connect(target):
     if ":" in target and not target.startswith("/"):
