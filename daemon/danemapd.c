@@ -500,10 +500,8 @@ handle_request(struct conn *c, const char *payload, size_t len)
 	if ((lk = lookup_find(srv->running, mk.norm)) == NULL)
 		lk = lookup_find(srv->queued, mk.norm);
 	if (lk == NULL) {
-		struct timeval wait = {
-			srv->cfg.lookup_deadline_ms / 1000,
-			(srv->cfg.lookup_deadline_ms % 1000) * 1000,
-		};
+		struct timeval wait =
+		    elapsed_timeval(srv->cfg.lookup_deadline_ms);
 
 		if ((lk = calloc(1, sizeof(*lk))) == NULL) {
 			struct policy_decision d = { .reply =
@@ -585,10 +583,7 @@ conn_free(struct conn *c)
 static void
 conn_watch(struct conn *c)
 {
-	struct timeval idle = {
-		c->srv->cfg.idle_timeout_ms / 1000,
-		(c->srv->cfg.idle_timeout_ms % 1000) * 1000,
-	};
+	struct timeval idle = elapsed_timeval(c->srv->cfg.idle_timeout_ms);
 
 	event_add(c->rev, &idle);
 }

@@ -470,8 +470,7 @@ query_release(struct rquery *q)
 static int
 query_send(struct resolve_job *job, struct rquery *q)
 {
-	unsigned ms = job->ctx->query_timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = elapsed_timeval(job->ctx->query_timeout_ms);
 	char fqdn[NAME_SIZE + 1];
 
 	if (q->timer == NULL &&
@@ -915,8 +914,7 @@ resolve_start(struct resolve_ctx *ctx, const struct mapkey *key, unsigned flags,
 	job->facts.port = key->port;
 	job->facts.hosts = job->hosts;
 	elapsed_start(&job->started);
-	deadline.tv_sec = ctx->deadline_ms / 1000;
-	deadline.tv_usec = (ctx->deadline_ms % 1000) * 1000;
+	deadline = elapsed_timeval(ctx->deadline_ms);
 	if (evtimer_add(job->deadline_ev, &deadline) != 0)
 		goto err;
 

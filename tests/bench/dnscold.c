@@ -162,8 +162,7 @@ query_start(struct domain *d, enum kind kind, size_t host, const char *name)
 		GETDNS_RRTYPE_AAAA, GETDNS_RRTYPE_TLSA };
 	struct run *r = d->run;
 	struct query *q = calloc(1, sizeof(*q));
-	struct timeval tv = { r->timeout_ms / 1000,
-		(r->timeout_ms % 1000) * 1000 };
+	struct timeval tv = elapsed_timeval(r->timeout_ms);
 	char fqdn[NAME_SIZE + 16];
 
 	if (q == NULL) {
