@@ -199,9 +199,7 @@ conn_flush(struct conn *c)
 		if (c->parsing)
 			return; /* conn_parse closes it, after the request */
 		if (evbuffer_get_length(c->out) == 0)
-			conn_free(c);
-		else
-			c->closing = true; /* conn_on_write closes it */
+			conn_free(c); /* else conn_on_write closes it */
 		return;
 	}
 	if (c->paused && c->pending < CONN_PIPELINE)
