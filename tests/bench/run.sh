@@ -71,6 +71,18 @@ echo "log_level ${BENCH_LOG_LEVEL:-notice} (info logs a line per answer)"
 
 keys="dane-one.test=OK dane-only|dane-two.test=OK dane-only|mixed.test=OK dane|unsigned.test=NOTFOUND |nullmx.test=NOTFOUND |implicit.test=OK dane-only|unusable.test=OK dane|nx.test=NOTFOUND "
 
+# fixed_up TARGET / fixed_down: the fixed-reply server, started and stopped
+fixed_up() {
+	"$BENCH/smfixed" "$1" &
+	fpid=$!
+	sleep 0.3
+}
+fixed_down() {
+	kill "$fpid"
+	wait "$fpid" 2>/dev/null
+	fpid=
+}
+
 # smload_keys ARGS...: smload with the cached keys above
 smload_keys() {
 	IFS='|'
@@ -93,9 +105,7 @@ case " $parts " in *" throughput "*)
 		else
 			ft="inet:127.0.0.1:$((iport + 1))" dt="inet:127.0.0.1:$iport"
 		fi
-		"$BENCH/smfixed" "$ft" &
-		fpid=$!
-		sleep 0.3
+		fixed_up "$ft"
 		for c in 1 8 64 512; do
 			f=$(smload_keys -c $c -n "$requests" "$ft" 2>&1)
 			d=$(smload_keys -c $c -n "$requests" "$dt" 2>&1)
@@ -106,9 +116,7 @@ case " $parts " in *" throughput "*)
 			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
 				echo "  danemapd: $d"
 		done
-		kill "$fpid"
-		wait "$fpid" 2>/dev/null
-		fpid=
+		fixed_down
 	done
 	echo "danemapd RSS after: $(rss "$dpid"), peak $(hwm "$dpid")"
 	# Closed-loop latency at 512 connections is queueing (512 / r/s for
@@ -117,9 +125,7 @@ case " $parts " in *" throughput "*)
 	echo "latency at 512 unix connections under offered load (smload -r), $requests requests each:"
 	printf '%-9s %10s %10s %9s %9s %9s %9s\n' server "offered/s" "done r/s" \
 		"p50 us" "p90 us" "p99 us" "max us"
-	"$BENCH/smfixed" "unix:$dir/fixed.sock" &
-	fpid=$!
-	sleep 0.3
+	fixed_up "unix:$dir/fixed.sock"
 	for rate in 10000 25000 50000; do
 		for t in fixed danemapd; do
 			if [ $t = fixed ]; then tt="unix:$dir/fixed.sock"; else tt="unix:$sock"; fi
@@ -128,9 +134,7 @@ case " $parts " in *" throughput "*)
 				"$(field "$o" p50)" "$(field "$o" p90)" "$(field "$o" p99)" "$(field "$o" max)"
 		done
 	done
-	kill "$fpid"
-	wait "$fpid" 2>/dev/null
-	fpid=
+	fixed_down
 	daemon_stop
 	;;
 esac
