@@ -46,6 +46,7 @@
 #define EXIT_SOFTWARE 70
 #define EXIT_NOINPUT 66
 #define EXIT_CANTCREAT 73
+#define EXIT_IOERR 74
 
 static const char usage_text[] =
     "usage: danemap [-c FILE] query [-v] KEY...\n"
@@ -324,6 +325,13 @@ cmd_query(const struct config *cfg, int argc, char **argv)
 		status = worse(status,
 		    exit_for(resolve_job_decision(items[i].job)->reply));
 	}
+	/* The answers go out before anything is torn down, so nothing at
+	 * exit can lose them; a write that failed is an error of its own. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "danemap: cannot write the answers: %s\n",
+		    strerror(errno));
+		status = EXIT_IOERR;
+	}
 out:
 	if (items != NULL)
 		for (size_t i = 0; i < n; i++)
@@ -332,7 +340,6 @@ out:
 	resolve_ctx_free(ctx);
 	if (base != NULL)
 		event_base_free(base);
-	fflush(stdout);
 	return status;
 }
 
@@ -463,7 +470,7 @@ main(int argc, char **argv)
 	const char *config_path = NULL;
 	struct config cfg;
 	char err[1024];
-	int opt;
+	int opt, status;
 
 	log_open("danemap", 1, 0);
 	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
@@ -507,12 +514,25 @@ main(int argc, char **argv)
 	log_set_level((enum log_level)cfg.log_level);
 
 	if (strcmp(argv[optind], "query") == 0)
-		return cmd_query(&cfg, argc - optind, argv + optind);
-	if (strcmp(argv[optind], "warm") == 0)
-		return cmd_warm(&cfg, argc - optind, argv + optind);
-	if (strcmp(argv[optind], "dump") == 0)
-		return cmd_dump(&cfg, argc - optind, argv + optind);
-	fprintf(stderr, "danemap: unknown command \"%s\"\n", argv[optind]);
-	fputs(usage_text, stderr);
-	return EXIT_USAGE;
+		status = cmd_query(&cfg, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "warm") == 0)
+		status = cmd_warm(&cfg, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "dump") == 0)
+		status = cmd_dump(&cfg, argc - optind, argv + optind);
+	else {
+		fprintf(stderr, "danemap: unknown command \"%s\"\n",
+		    argv[optind]);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	/* What a command printed must be out before the exit status says
+	 * all went well. */
+	if (fflush(stdout) != 0 && status != EXIT_IOERR) {
+		fprintf(stderr,
+		    "danemap: cannot write to standard output: "
+		    "%s\n",
+		    strerror(errno));
+		status = EXIT_IOERR;
+	}
+	return status;
 }
