@@ -58,6 +58,7 @@ static const struct key keys[] = {
 	S("upstream", K_UPSTREAM, upstream),
 	S("transport", K_TRANSPORT, transport),
 	S("trust_anchor_file", K_PATH, trust_anchor_file),
+	S("root_hints", K_PATH, root_hints),
 	U("query_timeout", query_timeout_ms, 100, 60000, "milliseconds"),
 	U("lookup_deadline", lookup_deadline_ms, 100, 90000, "milliseconds"),
 	U("max_cname_depth", max_cname_depth, 1, 32, "steps"),

@@ -60,11 +60,12 @@ struct config {
 	enum config_resolution resolution;                     /* resolution */
 	struct config_upstream upstream[CONFIG_MAX_UPSTREAMS]; /* upstream */
 	size_t upstream_count;
-	enum config_transport transport; /* transport */
+	enum config_transport transport;         /* transport */
 	char trust_anchor_file[CONFIG_PATH_MAX]; /* trust_anchor_file */
-	unsigned query_timeout_ms;               /* query_timeout */
-	unsigned lookup_deadline_ms;             /* lookup_deadline */
-	unsigned max_cname_depth;                /* max_cname_depth */
+	char root_hints[CONFIG_PATH_MAX]; /* root_hints ("" = built in) */
+	unsigned query_timeout_ms;        /* query_timeout */
+	unsigned lookup_deadline_ms;      /* lookup_deadline */
+	unsigned max_cname_depth;         /* max_cname_depth */
 	/* logging */
 	int log_level;       /* log_level */
 	int syslog_facility; /* syslog_facility */

@@ -29,6 +29,8 @@ policy_classify(enum policy_transport transport, enum policy_dnssec dnssec,
 	 * read as an insecure answer. */
 	if (transport == POLICY_TRANSPORT_TIMEOUT)
 		fact.failure = POLICY_FAIL_TIMEOUT;
+	else if (transport == POLICY_TRANSPORT_MISMATCH)
+		fact.failure = POLICY_FAIL_MISMATCH;
 	else if (transport != POLICY_TRANSPORT_OK)
 		fact.failure = POLICY_FAIL_NETWORK;
 	else if (dnssec == POLICY_DNSSEC_BOGUS)
@@ -233,6 +235,10 @@ set_failure(struct policy_decision *out, const struct policy_fact *fact,
 	case POLICY_FAIL_CNAME:
 		set_reason(out, "CNAME chain too long or looping: %s %s", what,
 		    clean);
+		break;
+	case POLICY_FAIL_MISMATCH:
+		set_reason(out, "dns reply does not answer the question: %s %s",
+		    what, clean);
 		break;
 	case POLICY_FAIL_TIMEOUT:
 	case POLICY_FAIL_NONE:
@@ -484,6 +490,8 @@ policy_failure_name(enum policy_failure failure)
 		return "rcode";
 	case POLICY_FAIL_CNAME:
 		return "cname";
+	case POLICY_FAIL_MISMATCH:
+		return "mismatch";
 	}
 	return "?";
 }

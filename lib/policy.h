@@ -28,9 +28,10 @@ enum policy_dnssec {
 
 /* How the exchange with the upstream ended, before any DNS content. */
 enum policy_transport {
-	POLICY_TRANSPORT_OK,      /* a reply arrived */
-	POLICY_TRANSPORT_TIMEOUT, /* query timeout or the lookup deadline */
-	POLICY_TRANSPORT_ERROR,   /* network or resolver-internal error */
+	POLICY_TRANSPORT_OK,       /* a reply arrived */
+	POLICY_TRANSPORT_TIMEOUT,  /* query timeout or the lookup deadline */
+	POLICY_TRANSPORT_ERROR,    /* network or resolver-internal error */
+	POLICY_TRANSPORT_MISMATCH, /* the reply answers another question */
 };
 
 /* What one RRset lookup amounts to, once classified. */
@@ -50,8 +51,9 @@ enum policy_failure {
 	POLICY_FAIL_INDETERMINATE,
 	POLICY_FAIL_TIMEOUT,
 	POLICY_FAIL_NETWORK,
-	POLICY_FAIL_RCODE, /* SERVFAIL, REFUSED, FORMERR, ...: see rcode */
-	POLICY_FAIL_CNAME, /* CNAME chain too long or looping */
+	POLICY_FAIL_RCODE,    /* SERVFAIL, REFUSED, FORMERR, ...: see rcode */
+	POLICY_FAIL_CNAME,    /* CNAME chain too long or looping */
+	POLICY_FAIL_MISMATCH, /* reply for another question, or QR clear */
 };
 
 /*

@@ -34,18 +34,18 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getdns/getdns.h>
-#include <getdns/getdns_ext_libevent.h>
 #include <getdns/getdns_extra.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
+#include "dnsloop.h"
 #include "elapsed.h"
 
 /* A hostile MX RRset must not fan out without bound. */
 #define RESOLVE_MAX_HOSTS 32
-#define NAME_SIZE 256
 /* How long the TCP connection to an upstream stays open when idle. */
 #define RESOLVE_TCP_IDLE_MS 10000
 
@@ -58,15 +58,15 @@ struct rquery {
 	size_t host;
 	uint16_t qtype;
 	getdns_transaction_t tid;
-	struct event *timer;   /* our per-query timeout */
-	char qname[NAME_SIZE]; /* name asked in the current step */
-	unsigned steps;        /* CNAME steps followed so far */
+	struct event *timer;          /* our per-query timeout */
+	char qname[ANSWER_NAME_SIZE]; /* name asked in the current step */
+	unsigned steps;               /* CNAME steps followed so far */
 	struct policy_fact chain;
 };
 
 struct rhost {
-	char name[NAME_SIZE];
-	char expanded[NAME_SIZE];
+	char name[ANSWER_NAME_SIZE];
+	char expanded[ANSWER_NAME_SIZE];
 	struct tlsa_record *rrs[2]; /* [0] expanded, [1] original */
 	size_t count[2];
 	unsigned addr_pending;
@@ -74,6 +74,7 @@ struct rhost {
 
 struct resolve_ctx {
 	getdns_context *gd;
+	struct dnsloop *loop; /* outlives gd: see dnsloop.h */
 	struct event_base *base;
 	getdns_dict *extensions;
 	unsigned max_cname_depth;
@@ -93,6 +94,7 @@ struct resolve_job {
 	void *cb_arg;
 	struct rquery *queries; /* in flight */
 	size_t pending;
+	unsigned busy; /* inside getdns_general: see query_send */
 	bool decided;
 	struct event *deadline_ev;
 	struct event *finish_ev;
@@ -108,225 +110,6 @@ struct resolve_job {
 
 static void query_done(getdns_context *gd, getdns_callback_type_t type,
     getdns_dict *response, void *arg, getdns_transaction_t tid);
-
-/* ------------------------------------------------------------ helpers */
-
-/* Wire name -> lower-case presentation name without the trailing dot; the
- * root becomes "". Returns 0, or -1 if it cannot be converted or is too
- * long for our buffers. */
-static int
-name_from_wire(const getdns_bindata *wire, char *dst, size_t size)
-{
-	char *fqdn = NULL;
-	size_t len;
-
-	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) !=
-	        GETDNS_RETURN_GOOD ||
-	    fqdn == NULL)
-		return -1;
-	len = strlen(fqdn);
-	if (len > 0 && fqdn[len - 1] == '.')
-		len--;
-	if (len >= size) {
-		free(fqdn);
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++)
-		dst[i] = (char)tolower((unsigned char)fqdn[i]);
-	dst[len] = '\0';
-	free(fqdn);
-	return 0;
-}
-
-static int
-rr_owner(const getdns_dict *rr, char *dst, size_t size)
-{
-	getdns_bindata *owner;
-
-	if (getdns_dict_get_bindata(rr, "name", &owner) != GETDNS_RETURN_GOOD)
-		return -1;
-	return name_from_wire(owner, dst, size);
-}
-
-static uint32_t
-rr_type(const getdns_dict *rr)
-{
-	uint32_t type = 0;
-
-	(void)getdns_dict_get_int(rr, "type", &type);
-	return type;
-}
-
-static uint32_t
-rr_ttl(const getdns_dict *rr)
-{
-	uint32_t ttl = 0;
-
-	(void)getdns_dict_get_int(rr, "ttl", &ttl);
-	return ttl;
-}
-
-/* ------------------------------------------------------------ one reply */
-
-/* What one reply says, before classification. */
-struct reply_view {
-	enum policy_transport transport;
-	enum policy_dnssec dnssec;
-	int rcode;
-	getdns_dict *reply;  /* replies_tree[0], borrowed */
-	getdns_list *answer; /* borrowed */
-	bool has_data;       /* RRs of the asked type present */
-	uint32_t ttl;        /* min TTL of the answer, or negative TTL */
-	char end[NAME_SIZE]; /* the CNAME chain's end within the answer */
-};
-
-static enum policy_dnssec
-dnssec_from_getdns(uint32_t status)
-{
-	switch (status) {
-	case GETDNS_DNSSEC_SECURE:
-		return POLICY_DNSSEC_SECURE;
-	case GETDNS_DNSSEC_INSECURE:
-		return POLICY_DNSSEC_INSECURE;
-	case GETDNS_DNSSEC_BOGUS:
-		return POLICY_DNSSEC_BOGUS;
-	default: /* INDETERMINATE, NOT_PERFORMED: never trusted */
-		return POLICY_DNSSEC_INDETERMINATE;
-	}
-}
-
-/* RFC 2308 §5: the negative TTL is min(SOA TTL, SOA MINIMUM). */
-static uint32_t
-negative_ttl(getdns_dict *reply)
-{
-	getdns_list *authority;
-	size_t n = 0;
-	uint32_t ttl = 0;
-
-	if (getdns_dict_get_list(reply, "authority", &authority) !=
-	    GETDNS_RETURN_GOOD)
-		return 0;
-	(void)getdns_list_get_length(authority, &n);
-	for (size_t i = 0; i < n; i++) {
-		getdns_dict *rr;
-		uint32_t minimum;
-
-		if (getdns_list_get_dict(authority, i, &rr) !=
-		        GETDNS_RETURN_GOOD ||
-		    rr_type(rr) != GETDNS_RRTYPE_SOA)
-			continue;
-		ttl = rr_ttl(rr);
-		if (getdns_dict_get_int(rr, "/rdata/minimum", &minimum) ==
-		        GETDNS_RETURN_GOOD &&
-		    minimum < ttl)
-			ttl = minimum;
-		break;
-	}
-	return ttl;
-}
-
-static void
-view_reply(getdns_callback_type_t type, getdns_dict *response,
-    const char *qname, uint16_t qtype, struct reply_view *v)
-{
-	getdns_list *replies;
-	uint32_t status = 0, value;
-	size_t n = 0;
-
-	memset(v, 0, sizeof(*v));
-	v->transport = POLICY_TRANSPORT_ERROR;
-	v->dnssec = POLICY_DNSSEC_INDETERMINATE;
-	v->rcode = -1;
-	snprintf(v->end, sizeof(v->end), "%s", qname);
-
-	if (type == GETDNS_CALLBACK_TIMEOUT) {
-		v->transport = POLICY_TRANSPORT_TIMEOUT;
-		return;
-	}
-	if (type != GETDNS_CALLBACK_COMPLETE || response == NULL)
-		return;
-	(void)getdns_dict_get_int(response, "status", &status);
-	if (status == GETDNS_RESPSTATUS_ALL_TIMEOUT) {
-		v->transport = POLICY_TRANSPORT_TIMEOUT;
-		return;
-	}
-	if (getdns_dict_get_list(response, "replies_tree", &replies) !=
-	        GETDNS_RETURN_GOOD ||
-	    getdns_list_get_length(replies, &n) != GETDNS_RETURN_GOOD ||
-	    n == 0 ||
-	    getdns_list_get_dict(replies, 0, &v->reply) != GETDNS_RETURN_GOOD) {
-		/* No reply to read. With all statuses requested a bogus
-		 * reply is still listed, so this is an error, never a
-		 * "no such name". */
-		if (status == GETDNS_RESPSTATUS_ALL_BOGUS_ANSWERS) {
-			v->transport = POLICY_TRANSPORT_OK;
-			v->dnssec = POLICY_DNSSEC_BOGUS;
-		}
-		return;
-	}
-	v->transport = POLICY_TRANSPORT_OK;
-	if (getdns_dict_get_int(v->reply, "dnssec_status", &value) ==
-	    GETDNS_RETURN_GOOD)
-		v->dnssec = dnssec_from_getdns(value);
-	if (getdns_dict_get_int(v->reply, "/header/rcode", &value) ==
-	    GETDNS_RETURN_GOOD)
-		v->rcode = (int)value;
-	if (getdns_dict_get_list(v->reply, "answer", &v->answer) !=
-	    GETDNS_RETURN_GOOD)
-		v->answer = NULL;
-
-	/* Follow the CNAMEs inside this answer from qname to its end, and
-	 * take the smallest TTL of everything on the way. */
-	n = 0;
-	if (v->answer != NULL)
-		(void)getdns_list_get_length(v->answer, &n);
-	v->ttl = UINT32_MAX;
-	for (unsigned hop = 0; hop <= n; hop++) {
-		bool moved = false;
-
-		for (size_t i = 0; i < n; i++) {
-			getdns_dict *rr;
-			getdns_bindata *target;
-			char owner[NAME_SIZE];
-
-			if (getdns_list_get_dict(v->answer, i, &rr) !=
-			        GETDNS_RETURN_GOOD ||
-			    rr_type(rr) != GETDNS_RRTYPE_CNAME ||
-			    rr_owner(rr, owner, sizeof(owner)) != 0 ||
-			    strcmp(owner, v->end) != 0 ||
-			    getdns_dict_get_bindata(rr, "/rdata/cname",
-			        &target) != GETDNS_RETURN_GOOD)
-				continue;
-			if (rr_ttl(rr) < v->ttl)
-				v->ttl = rr_ttl(rr);
-			if (name_from_wire(target, v->end, sizeof(v->end)) != 0)
-				v->end[0] = '\0';
-			moved = true;
-			break;
-		}
-		if (!moved)
-			break;
-	}
-	for (size_t i = 0; i < n; i++) {
-		getdns_dict *rr;
-
-		if (getdns_list_get_dict(v->answer, i, &rr) ==
-		        GETDNS_RETURN_GOOD &&
-		    rr_type(rr) == qtype) {
-			v->has_data = true;
-			if (rr_ttl(rr) < v->ttl)
-				v->ttl = rr_ttl(rr);
-		}
-	}
-	if (!v->has_data) {
-		uint32_t neg = negative_ttl(v->reply);
-
-		if (neg < v->ttl)
-			v->ttl = neg;
-	}
-	if (v->ttl == UINT32_MAX)
-		v->ttl = 0;
-}
 
 /* ------------------------------------------------------------ evidence */
 
@@ -345,7 +128,7 @@ answer_text(getdns_list *answer)
 
 		if (getdns_list_get_dict(answer, i, &rr) !=
 		        GETDNS_RETURN_GOOD ||
-		    rr_type(rr) == GETDNS_RRTYPE_RRSIG ||
+		    answer_rr_type(rr) == GETDNS_RRTYPE_RRSIG ||
 		    getdns_rr_dict2str(rr, &line) != GETDNS_RETURN_GOOD ||
 		    line == NULL)
 			continue;
@@ -375,7 +158,7 @@ answer_text(getdns_list *answer)
 
 static void
 add_evidence(struct resolve_job *job, const struct rquery *q,
-    const struct reply_view *v, const struct policy_fact *fact)
+    const struct answer_view *v, const struct policy_fact *fact)
 {
 	struct resolve_evidence *e;
 
@@ -413,7 +196,7 @@ add_evidence(struct resolve_job *job, const struct rquery *q,
 
 static void job_maybe_finish(struct resolve_job *job);
 static void query_complete(struct resolve_job *job, struct rquery *q,
-    const struct reply_view *v);
+    const struct answer_view *v);
 
 /* Fold one step's fact into the query's CNAME chain. */
 static void
@@ -454,6 +237,14 @@ query_fact(struct resolve_job *job, enum rq_kind kind, size_t host)
 	}
 }
 
+/* A lookup whose result could not be kept (out of memory): failed. */
+static void
+fail_fact(struct policy_fact *fact)
+{
+	*fact = policy_classify(POLICY_TRANSPORT_ERROR,
+	    POLICY_DNSSEC_INDETERMINATE, -1, false, 0);
+}
+
 static void query_timed_out(evutil_socket_t fd, short what, void *arg);
 
 /* The one place an rquery is freed. */
@@ -465,23 +256,38 @@ query_release(struct rquery *q)
 	free(q);
 }
 
-/* Send one step of a query, with its timeout. Returns 0, or -1 if getdns
- * refused it. */
+/*
+ * Send one step of a query, with its timeout. Returns 0, or -1 if getdns
+ * refused it (q is still ours then, its timer stopped).
+ *
+ * In recursive mode getdns answers from libunbound's cache *inside*
+ * getdns_general: query_done runs, and frees q, before the call returns.
+ * So the timer is armed first and q is not touched after a successful
+ * call; and the job is held (busy) meanwhile, so that a nested completion
+ * cannot decide the job while the caller is still starting queries.
+ */
 static int
 query_send(struct resolve_job *job, struct rquery *q)
 {
 	struct timeval tv = elapsed_timeval(job->ctx->query_timeout_ms);
-	char fqdn[NAME_SIZE + 1];
+	char fqdn[ANSWER_NAME_SIZE + 1];
+	getdns_return_t r;
 
 	if (q->timer == NULL &&
 	    (q->timer = evtimer_new(job->ctx->base, query_timed_out, q)) ==
 	        NULL)
 		return -1;
-	snprintf(fqdn, sizeof(fqdn), "%s.", q->qname);
-	if (getdns_general(job->ctx->gd, fqdn, q->qtype, job->ctx->extensions,
-	        q, &q->tid, query_done) != GETDNS_RETURN_GOOD)
+	if (evtimer_add(q->timer, &tv) != 0)
 		return -1;
-	evtimer_add(q->timer, &tv);
+	snprintf(fqdn, sizeof(fqdn), "%s.", q->qname);
+	job->busy++;
+	r = getdns_general(job->ctx->gd, fqdn, q->qtype, job->ctx->extensions,
+	    q, &q->tid, query_done);
+	job->busy--;
+	if (r != GETDNS_RETURN_GOOD) {
+		evtimer_del(q->timer);
+		return -1;
+	}
 	return 0;
 }
 
@@ -493,8 +299,7 @@ query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
 	struct policy_fact *fact = query_fact(job, kind, host);
 
 	if (q == NULL) {
-		*fact = policy_classify(POLICY_TRANSPORT_ERROR,
-		    POLICY_DNSSEC_INDETERMINATE, -1, false, 0);
+		fail_fact(fact);
 		return;
 	}
 	q->job = job;
@@ -508,7 +313,7 @@ query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
 	if (query_send(job, q) != 0) {
 		/* Treated like a network error: the fact fails, the walk
 		 * goes on with what else it can learn. */
-		struct reply_view v = { .transport = POLICY_TRANSPORT_ERROR,
+		struct answer_view v = { .transport = POLICY_TRANSPORT_ERROR,
 			.dnssec = POLICY_DNSSEC_INDETERMINATE,
 			.rcode = -1 };
 
@@ -528,7 +333,7 @@ start_tlsa(struct resolve_job *job, size_t i, enum rq_kind kind)
 {
 	struct rhost *rh = &job->rhosts[i];
 	const char *base = kind == RQ_TLSA_EXPANDED ? rh->expanded : rh->name;
-	char owner[NAME_SIZE + 16];
+	char owner[ANSWER_NAME_SIZE + 16];
 
 	snprintf(owner, sizeof(owner), "_%u._tcp.%s", job->key.port, base);
 	/* 253 presentation octets without the trailing dot is the 255-octet
@@ -557,8 +362,8 @@ add_host(struct resolve_job *job, const char *name, uint16_t pref)
 			return 0; /* listed twice: the first (lowest) wins */
 	if (i >= RESOLVE_MAX_HOSTS)
 		return -1;
-	snprintf(job->rhosts[i].name, NAME_SIZE, "%s", name);
-	snprintf(job->rhosts[i].expanded, NAME_SIZE, "%s", name);
+	snprintf(job->rhosts[i].name, ANSWER_NAME_SIZE, "%s", name);
+	snprintf(job->rhosts[i].expanded, ANSWER_NAME_SIZE, "%s", name);
 	job->hosts[i].name = job->rhosts[i].name;
 	job->hosts[i].expanded = job->rhosts[i].expanded;
 	job->hosts[i].preference = pref;
@@ -566,116 +371,45 @@ add_host(struct resolve_job *job, const char *name, uint16_t pref)
 	return 0;
 }
 
-struct mx_entry {
-	uint16_t pref;
-	size_t order;
-	char name[NAME_SIZE];
-};
-
-static int
-mx_compare(const void *a, const void *b)
-{
-	const struct mx_entry *x = a, *y = b;
-
-	if (x->pref != y->pref)
-		return x->pref < y->pref ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
 /* Hosts from the MX RRset, by preference; "." (RFC 7505) entries dropped,
- * and a set of nothing but "." is a null MX. */
-static void
+ * and a set of nothing but "." is a null MX. Returns -1 when the RRset
+ * could not be read whole (memory): the MX lookup then counts as failed. */
+static int
 take_mx_hosts(struct resolve_job *job, getdns_list *answer)
 {
-	struct mx_entry *mx;
-	size_t n = 0, count = 0, dots = 0;
+	struct answer_mx mx[RESOLVE_MAX_HOSTS];
+	int count =
+	    answer_mx(answer, mx, RESOLVE_MAX_HOSTS, &job->facts.null_mx);
 
-	if (answer != NULL)
-		(void)getdns_list_get_length(answer, &n);
-	if (n == 0 || (mx = calloc(n, sizeof(*mx))) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		getdns_dict *rr;
-		getdns_bindata *exchange;
-		uint32_t pref;
-
-		if (getdns_list_get_dict(answer, i, &rr) !=
-		        GETDNS_RETURN_GOOD ||
-		    rr_type(rr) != GETDNS_RRTYPE_MX ||
-		    getdns_dict_get_int(rr, "/rdata/preference", &pref) !=
-		        GETDNS_RETURN_GOOD ||
-		    getdns_dict_get_bindata(rr, "/rdata/exchange", &exchange) !=
-		        GETDNS_RETURN_GOOD ||
-		    name_from_wire(exchange, mx[count].name, NAME_SIZE) != 0)
-			continue;
-		if (mx[count].name[0] == '\0') {
-			dots++;
-			continue;
-		}
-		mx[count].pref = (uint16_t)pref;
-		mx[count].order = count;
-		count++;
-	}
-	qsort(mx, count, sizeof(*mx), mx_compare);
-	job->facts.null_mx = count == 0 && dots > 0;
-	for (size_t i = 0; i < count; i++)
-		if (add_host(job, mx[i].name, mx[i].pref) != 0)
+	for (int i = 0; i < count; i++)
+		if (add_host(job, mx[i].name, mx[i].preference) != 0)
 			break;
-	free(mx);
+	return count < 0 ? -1 : 0;
 }
 
-static void
+/* The TLSA RRset of a completed TLSA query; -1 if it could not be copied
+ * whole (memory): the lookup then counts as failed, never as fewer
+ * records, which could turn "dane-only" into "dane". */
+static int
 take_tlsa(struct resolve_job *job, struct rquery *q, getdns_list *answer)
 {
 	struct rhost *rh = &job->rhosts[q->host];
 	int slot = q->kind == RQ_TLSA_EXPANDED ? 0 : 1;
-	size_t n = 0, count = 0;
 	struct tlsa_record *rrs;
+	int count = answer_tlsa(answer, &rrs);
 
-	if (answer != NULL)
-		(void)getdns_list_get_length(answer, &n);
-	if (n == 0 || (rrs = calloc(n, sizeof(*rrs))) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		getdns_dict *rr;
-		getdns_bindata *data;
-		uint32_t usage, selector, mtype;
-		uint8_t *copy;
-
-		if (getdns_list_get_dict(answer, i, &rr) !=
-		        GETDNS_RETURN_GOOD ||
-		    rr_type(rr) != GETDNS_RRTYPE_TLSA ||
-		    getdns_dict_get_int(rr, "/rdata/certificate_usage",
-		        &usage) != GETDNS_RETURN_GOOD ||
-		    getdns_dict_get_int(rr, "/rdata/selector", &selector) !=
-		        GETDNS_RETURN_GOOD ||
-		    getdns_dict_get_int(rr, "/rdata/matching_type", &mtype) !=
-		        GETDNS_RETURN_GOOD ||
-		    getdns_dict_get_bindata(rr,
-		        "/rdata/certificate_association_data",
-		        &data) != GETDNS_RETURN_GOOD)
-			continue;
-		copy = malloc(data->size > 0 ? data->size : 1);
-		if (copy == NULL)
-			continue;
-		if (data->size > 0)
-			memcpy(copy, data->data, data->size);
-		rrs[count].usage = (uint8_t)usage;
-		rrs[count].selector = (uint8_t)selector;
-		rrs[count].mtype = (uint8_t)mtype;
-		rrs[count].len = data->size;
-		rrs[count].data = copy;
-		count++;
-	}
+	if (count < 0)
+		return -1;
 	rh->rrs[slot] = rrs;
-	rh->count[slot] = count;
+	rh->count[slot] = (size_t)count;
 	if (slot == 0) {
 		job->hosts[q->host].tlsa_expanded_rrs = rrs;
-		job->hosts[q->host].tlsa_expanded_count = count;
+		job->hosts[q->host].tlsa_expanded_count = (size_t)count;
 	} else {
 		job->hosts[q->host].tlsa_original_rrs = rrs;
-		job->hosts[q->host].tlsa_original_count = count;
+		job->hosts[q->host].tlsa_original_count = (size_t)count;
 	}
+	return 0;
 }
 
 static void
@@ -693,14 +427,15 @@ start_hosts(struct resolve_job *job)
  * v is the last step's reply (its answer holds the records). */
 static void
 query_complete(struct resolve_job *job, struct rquery *q,
-    const struct reply_view *v)
+    const struct answer_view *v)
 {
 	*query_fact(job, q->kind, q->host) = q->chain;
 
 	switch (q->kind) {
 	case RQ_MX:
-		if (q->chain.answer == POLICY_ANSWER_DATA)
-			take_mx_hosts(job, v->answer);
+		if (q->chain.answer == POLICY_ANSWER_DATA &&
+		    take_mx_hosts(job, v->answer) != 0)
+			fail_fact(&job->facts.mx);
 		else if (q->chain.answer == POLICY_ANSWER_NODATA)
 			(void)add_host(job, job->key.name, 0); /* implicit MX */
 		start_hosts(job);
@@ -710,7 +445,7 @@ query_complete(struct resolve_job *job, struct rquery *q,
 		struct rhost *rh = &job->rhosts[q->host];
 
 		if (q->kind == RQ_A && v->end[0] != '\0')
-			snprintf(rh->expanded, NAME_SIZE, "%s", v->end);
+			snprintf(rh->expanded, ANSWER_NAME_SIZE, "%s", v->end);
 		if (--rh->addr_pending == 0 &&
 		    policy_host_needs_tlsa(&job->hosts[q->host]))
 			start_tlsa(job, q->host, RQ_TLSA_EXPANDED);
@@ -718,8 +453,9 @@ query_complete(struct resolve_job *job, struct rquery *q,
 	}
 	case RQ_TLSA_EXPANDED:
 	case RQ_TLSA_ORIGINAL:
-		if (q->chain.answer == POLICY_ANSWER_DATA)
-			take_tlsa(job, q, v->answer);
+		if (q->chain.answer == POLICY_ANSWER_DATA &&
+		    take_tlsa(job, q, v->answer) != 0)
+			fail_fact(query_fact(job, q->kind, q->host));
 		if (q->kind == RQ_TLSA_EXPANDED &&
 		    policy_host_needs_original_tlsa(&job->hosts[q->host]))
 			start_tlsa(job, q->host, RQ_TLSA_ORIGINAL);
@@ -733,7 +469,7 @@ query_done(getdns_context *gd, getdns_callback_type_t type,
 {
 	struct rquery *q = arg;
 	struct resolve_job *job = q->job;
-	struct reply_view v;
+	struct answer_view v;
 	struct policy_fact step;
 
 	(void)gd;
@@ -745,7 +481,7 @@ query_done(getdns_context *gd, getdns_callback_type_t type,
 		return;
 	}
 	evtimer_del(q->timer);
-	view_reply(type, response, q->qname, q->qtype, &v);
+	answer_view(type, response, q->qname, q->qtype, &v);
 	step =
 	    policy_classify(v.transport, v.dnssec, v.rcode, v.has_data, v.ttl);
 	add_evidence(job, q, &v, &step);
@@ -763,7 +499,9 @@ query_done(getdns_context *gd, getdns_callback_type_t type,
 			q->steps++;
 			snprintf(q->qname, sizeof(q->qname), "%s", v.end);
 			if (query_send(job, q) == 0) {
+				/* q may be gone already (see query_send) */
 				getdns_dict_destroy(response);
+				job_maybe_finish(job);
 				return;
 			}
 			q->chain.answer = POLICY_ANSWER_FAILED;
@@ -784,7 +522,7 @@ query_timed_out(evutil_socket_t fd, short what, void *arg)
 {
 	struct rquery *q = arg;
 	struct resolve_job *job = q->job;
-	struct reply_view v = { .transport = POLICY_TRANSPORT_TIMEOUT,
+	struct answer_view v = { .transport = POLICY_TRANSPORT_TIMEOUT,
 		.dnssec = POLICY_DNSSEC_INDETERMINATE,
 		.rcode = -1 };
 	struct policy_fact step =
@@ -833,7 +571,7 @@ job_cancel_queries(struct resolve_job *job, bool as_timeout)
 
 		unlink_query(job, q);
 		if (as_timeout) {
-			struct reply_view v = {
+			struct answer_view v = {
 				.transport = POLICY_TRANSPORT_TIMEOUT,
 				.dnssec = POLICY_DNSSEC_INDETERMINATE,
 				.rcode = -1,
@@ -878,7 +616,7 @@ job_finish(evutil_socket_t fd, short what, void *arg)
 static void
 job_maybe_finish(struct resolve_job *job)
 {
-	if (job->pending > 0 || job->decided)
+	if (job->pending > 0 || job->decided || job->busy > 0)
 		return;
 	job->decided = true;
 	event_del(job->deadline_ev);
@@ -950,14 +688,9 @@ resolve_job_free(struct resolve_job *job)
 		event_free(job->finish_ev);
 	if (job->rhosts != NULL)
 		for (size_t i = 0; i < RESOLVE_MAX_HOSTS; i++)
-			for (int s = 0; s < 2; s++) {
-				for (size_t r = 0; r < job->rhosts[i].count[s];
-				     r++)
-					free((void *)job->rhosts[i]
-					         .rrs[s][r]
-					         .data);
-				free(job->rhosts[i].rrs[s]);
-			}
+			for (int s = 0; s < 2; s++)
+				answer_tlsa_free(job->rhosts[i].rrs[s],
+				    job->rhosts[i].count[s]);
 	for (size_t i = 0; i < job->evidence_count; i++)
 		free(job->evidence[i].rdata);
 	free(job->evidence);
@@ -1102,7 +835,7 @@ set_trust_anchors(getdns_context *gd, const char *path, char *err,
 
 		if (getdns_list_get_dict(anchors, i, &rr) ==
 		        GETDNS_RETURN_GOOD &&
-		    (type = rr_type(rr)) != 0 &&
+		    (type = answer_rr_type(rr)) != 0 &&
 		    (type == GETDNS_RRTYPE_DS || type == GETDNS_RRTYPE_DNSKEY))
 			usable++;
 	}
@@ -1124,6 +857,72 @@ out:
 	return rc;
 }
 
+/*
+ * getdns 1.6.0's set_dns_root_servers copies its temporary file name into
+ * the context without the terminating NUL, and destroy unlinks that name:
+ * with a fresh context from plain malloc the name runs into uninitialised
+ * bytes (a wrong file name; valgrind reports it). A context allocated
+ * zeroed has the NUL in place.
+ */
+static void *
+zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+/*
+ * Root hints for recursive mode: a zone-file list of the root's NS
+ * records and their A/AAAA addresses (the format of named.root). getdns
+ * hands the records to libunbound as its root hints.
+ */
+static int
+set_root_hints(getdns_context *gd, const char *path, char *err, size_t err_size)
+{
+	FILE *fp = fopen(path, "r");
+	getdns_list *hints = NULL;
+	size_t n = 0, addresses = 0;
+	int rc = -1;
+
+	if (fp == NULL) {
+		snprintf(err, err_size, "root hints file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (getdns_fp2rr_list(fp, &hints, NULL, 3600) != GETDNS_RETURN_GOOD ||
+	    hints == NULL) {
+		snprintf(err, err_size,
+		    "root hints file %s: cannot parse it as zone-file records",
+		    path);
+		goto out;
+	}
+	(void)getdns_list_get_length(hints, &n);
+	for (size_t i = 0; i < n; i++) {
+		getdns_dict *rr;
+		uint32_t type;
+
+		if (getdns_list_get_dict(hints, i, &rr) == GETDNS_RETURN_GOOD &&
+		    ((type = answer_rr_type(rr)) == GETDNS_RRTYPE_A ||
+		        type == GETDNS_RRTYPE_AAAA))
+			addresses++;
+	}
+	if (addresses == 0) {
+		snprintf(err, err_size,
+		    "root hints file %s: no A or AAAA record in it", path);
+		goto out;
+	}
+	if (getdns_context_set_dns_root_servers(gd, hints) !=
+	    GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "root hints file %s: getdns refused it",
+		    path);
+		goto out;
+	}
+	rc = 0;
+out:
+	getdns_list_destroy(hints);
+	fclose(fp);
+	return rc;
+}
+
 struct resolve_ctx *
 resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
     size_t err_size)
@@ -1140,8 +939,10 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 	ctx->max_cname_depth = cfg->max_cname_depth;
 	ctx->deadline_ms = cfg->lookup_deadline_ms;
 	ctx->query_timeout_ms = cfg->query_timeout_ms;
-	/* 0: no /etc/resolv.conf, no /etc/hosts */
-	if (getdns_context_create(&ctx->gd, 0) != GETDNS_RETURN_GOOD) {
+	/* 0: no /etc/resolv.conf, no /etc/hosts. The zero-filling
+	 * allocator: see zalloc. */
+	if (getdns_context_create_with_memory_functions(&ctx->gd, 0, zalloc,
+	        realloc, free) != GETDNS_RETURN_GOOD) {
 		ctx->gd = NULL;
 		snprintf(err, err_size, "cannot create a getdns context");
 		goto err;
@@ -1155,11 +956,14 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 	}
 	if (stub && set_upstreams(ctx->gd, cfg, err, err_size) != 0)
 		goto err;
+	if (!stub && cfg->root_hints[0] != '\0' &&
+	    set_root_hints(ctx->gd, cfg->root_hints, err, err_size) != 0)
+		goto err;
 	if (stub && cfg->transport == CONFIG_TRANSPORT_TCP &&
 	    (getdns_context_set_dns_transport_list(ctx->gd, 1, tcp_only) !=
 	            GETDNS_RETURN_GOOD ||
-	        getdns_context_set_idle_timeout(ctx->gd,
-	            RESOLVE_TCP_IDLE_MS) != GETDNS_RETURN_GOOD)) {
+	        getdns_context_set_idle_timeout(ctx->gd, RESOLVE_TCP_IDLE_MS) !=
+	            GETDNS_RETURN_GOOD)) {
 		snprintf(err, err_size, "getdns: cannot use TCP alone");
 		goto err;
 	}
@@ -1198,8 +1002,9 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 		snprintf(err, err_size, "getdns: cannot set extensions");
 		goto err;
 	}
-	if (getdns_extension_set_libevent_base(ctx->gd, base) !=
-	    GETDNS_RETURN_GOOD) {
+	if ((ctx->loop = dnsloop_new(base)) == NULL ||
+	    getdns_context_set_eventloop(ctx->gd, dnsloop_getdns(ctx->loop)) !=
+	        GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size, "getdns: cannot attach to libevent");
 		goto err;
 	}
@@ -1217,8 +1022,11 @@ resolve_ctx_free(struct resolve_ctx *ctx)
 	while (ctx->jobs != NULL)
 		resolve_job_free(ctx->jobs);
 	getdns_dict_destroy(ctx->extensions);
+	/* The loop goes after the context: libunbound clears its events
+	 * through it during the destroy (dnsloop.h). */
 	if (ctx->gd != NULL)
 		getdns_context_destroy(ctx->gd);
+	dnsloop_free(ctx->loop);
 	free(ctx);
 }
 

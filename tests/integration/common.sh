@@ -38,15 +38,15 @@ scale_conf() {
 		"$1" >"$2"
 }
 
-# testbed_up NAME: a fresh $dir, the test bed started in it on $port (its
-# env file sourced), and everything torn down at exit: the daemon, what the
-# test's own cleanup_more function stops (if it defines one), the test bed
-# (by pid) and $dir.
+# testbed_up NAME [ADDR]: a fresh $dir, the test bed started in it on
+# ADDR (default 127.0.0.1) and $port (its env file sourced), and everything
+# torn down at exit: the daemon, what the test's own cleanup_more function
+# stops (if it defines one), the test bed (by pid) and $dir.
 testbed_up() {
 	dir=$(mktemp -d "/tmp/danemap-$1.XXXXXX")
 	trap testbed_down EXIT INT TERM
 	port=$(testbed_port)
-	if ! "$TESTBED" start "$dir" 127.0.0.1 "$port"; then
+	if ! "$TESTBED" start "$dir" "${2:-127.0.0.1}" "$port"; then
 		fail "test bed did not start"
 		finish
 		exit 1
@@ -101,6 +101,32 @@ daemon_stop() {
 	rc=$?
 	dpid=
 	return $rc
+}
+
+# postmap_setup: the one-line main.cf that postmap -c "$dir/pf" needs on a
+# machine without a Postfix configuration.
+POSTMAP=${POSTMAP:-/usr/sbin/postmap}
+postmap_setup() {
+	mkdir -p "$dir/pf"
+	echo "compatibility_level = 3.7" >"$dir/pf/main.cf"
+}
+
+# postmap_answer KEY TABLE: the reply as danemap query prints it, from
+# what postmap says (exit 0 + value / exit 1 silent / exit 1 + error).
+postmap_answer() {
+	out=$("$POSTMAP" -c "$dir/pf" -q "$1" "$2" 2>"$dir/postmap.err")
+	rc=$?
+	if [ $rc = 0 ]; then
+		echo "OK $out"
+	elif grep -q 'temporary error: ' "$dir/postmap.err"; then
+		echo "TEMP $(sed -n 's/.*temporary error: //p' "$dir/postmap.err")"
+	elif grep -q 'permanent error: ' "$dir/postmap.err"; then
+		echo "PERM $(sed -n 's/.*permanent error: //p' "$dir/postmap.err")"
+	elif [ ! -s "$dir/postmap.err" ]; then
+		echo "NOTFOUND "
+	else
+		echo "ERROR $(head -n 1 "$dir/postmap.err")"
+	fi
 }
 
 # ask SOCK KEY: the daemon's reply payload for KEY.

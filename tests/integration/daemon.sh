@@ -12,7 +12,6 @@
 #    flight: they are answered and the daemon exits 0.
 . "$(dirname "$0")/common.sh"
 
-POSTMAP=${POSTMAP:-/usr/sbin/postmap}
 if [ ! -x "$POSTMAP" ]; then
 	echo "SKIP: postmap not found"
 	exit 77
@@ -35,27 +34,7 @@ scale_conf "$dir/base.conf" "$conf" 4000 8000
 	echo "listen = inet:127.0.0.1:$iport"
 	echo "idle_timeout = 1500"
 } >>"$conf"
-mkdir -p "$dir/pf"
-echo "compatibility_level = 3.7" >"$dir/pf/main.cf"
-
-
-# postmap_answer KEY TABLE: the reply as danemap query prints it, from
-# what postmap says (exit 0 + value / exit 1 silent / exit 1 + error).
-postmap_answer() {
-	out=$("$POSTMAP" -c "$dir/pf" -q "$1" "$2" 2>"$dir/postmap.err")
-	rc=$?
-	if [ $rc = 0 ]; then
-		echo "OK $out"
-	elif grep -q 'temporary error: ' "$dir/postmap.err"; then
-		echo "TEMP $(sed -n 's/.*temporary error: //p' "$dir/postmap.err")"
-	elif grep -q 'permanent error: ' "$dir/postmap.err"; then
-		echo "PERM $(sed -n 's/.*permanent error: //p' "$dir/postmap.err")"
-	elif [ ! -s "$dir/postmap.err" ]; then
-		echo "NOTFOUND "
-	else
-		echo "ERROR $(head -n 1 "$dir/postmap.err")"
-	fi
-}
+postmap_setup
 
 if ! daemon_start "$conf" "$sock" "$dir/danemapd.log"; then
 	fail "danemapd did not start"

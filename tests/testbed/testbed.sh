@@ -11,22 +11,34 @@
 #   testbed.sh resign DIR ZONE           re-sign ZONE after editing
 #                                        DIR/zones/ZONE.zone, reload NSD
 #
-# It builds, in DIR, a DNS tree with its own root: "." -> "test." -> one
-# child zone per case (tests/testbed/cases.txt), signs every zone that is
-# meant to be signed (ECDSAP256SHA256, valid from a day ago to 30 days
-# ahead, so clock skew never matters), puts DS records in the parents
-# (none for the deliberately unsigned delegations), and serves every zone
-# from one NSD on ADDR@PORT. Each DANE host gets its own 127.0.1.x address
-# and a real self-signed certificate (DIR/certs/HOST.{key,pem}); its TLSA
-# record is the SHA2-256 of that certificate's SubjectPublicKeyInfo.
+# It builds, in DIR, a DNS tree with its own root: "." -> "TLD." -> one
+# child zone per case (tests/testbed/cases.txt; TLD is $TESTBED_TLD, default
+# "test"), signs every zone that is meant to be signed (ECDSAP256SHA256,
+# valid from a day ago to 30 days ahead, so clock skew never matters), puts
+# DS records in the parents (none for the deliberately unsigned
+# delegations), and serves every zone from one NSD on ADDR@PORT. Each DANE
+# host gets its own 127.0.1.x address and a real self-signed certificate
+# (DIR/certs/HOST.{key,pem}); its TLSA record is the SHA2-256 of that
+# certificate's SubjectPublicKeyInfo.
+#
+# TESTBED_OWN_NS="NAME=ADDR ..." adds, for each entry, a signed zone
+# NAME.TLD (one DANE MX host) delegated to its own server ns.NAME.TLD at
+# ADDR, where nothing answers until a fault proxy is started there
+# (FAULT_ADDR=ADDR testbed.sh fault ...): an iterating resolver then meets
+# that proxy for that zone alone.
 #
 # Files for the tests: DIR/root.key (the root DS, the trust anchor),
-# DIR/danemap.conf (stub resolution to the bed), DIR/env (shell variables
-# TESTBED_DIR, TESTBED_ADDR, TESTBED_PORT, TESTBED_CONF, TESTBED_ANCHOR).
-# Only names under test. and addresses in 127.0.0.0/8 are used.
+# DIR/root.hints (the root server, for recursive mode), DIR/danemap.conf
+# (stub resolution to the bed), DIR/danemap-recursive.conf (recursive
+# resolution from the bed's root: needs ADDR outside 127.0.0.0/8 and port
+# 53, since libunbound never asks loopback), DIR/env (shell variables
+# TESTBED_DIR, TESTBED_ADDR, TESTBED_PORT, TESTBED_CONF, TESTBED_ANCHOR,
+# TESTBED_TLD, TESTBED_HINTS, TESTBED_RECURSIVE_CONF). Addresses outside
+# 127.0.0.0/8 are for a private network namespace only.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+tld=${TESTBED_TLD:-test}
 
 die() {
 	echo "testbed.sh: $*" >&2
@@ -47,12 +59,15 @@ cert() {
 
 # ------------------------------------------------------------ zones
 
-SOA="3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300"
+# soa: the SOA line every zone of the bed shares
+soa() {
+	echo "3600 IN SOA ns.$tld. hostmaster.$tld. 1 3600 600 86400 300"
+}
 
 # zone NAME: start DIR/zones/NAME.zone with SOA and NS.
 zone() {
 	z=$1
-	printf '%s. %s\n%s. 3600 IN NS ns.test.\n' "$z" "$SOA" "$z" \
+	printf '%s. %s\n%s. 3600 IN NS ns.%s.\n' "$z" "$(soa)" "$z" "$tld" \
 		>"$dir/zones/$z.zone"
 }
 
@@ -92,171 +107,201 @@ build_zones() {
 	}
 
 	# dane-one.test: one MX host, usable 3 1 1 TLSA (also on port 587)
-	zone dane-one.test
+	zone dane-one.$tld
 	next_addr
-	rr dane-one.test "dane-one.test. 3600 IN MX 10 mx1.dane-one.test."
-	rr dane-one.test "mx1.dane-one.test. 3600 IN A $addr_out"
-	h=$(cert mx1.dane-one.test)
-	rr dane-one.test "_25._tcp.mx1.dane-one.test. 3600 IN TLSA 3 1 1 $h"
-	rr dane-one.test "_587._tcp.mx1.dane-one.test. 3600 IN TLSA 3 1 1 $h"
+	rr dane-one.$tld "dane-one.$tld. 3600 IN MX 10 mx1.dane-one.$tld."
+	rr dane-one.$tld "mx1.dane-one.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.dane-one.$tld)
+	rr dane-one.$tld "_25._tcp.mx1.dane-one.$tld. 3600 IN TLSA 3 1 1 $h"
+	rr dane-one.$tld "_587._tcp.mx1.dane-one.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# dane-two.test: two MX hosts, both with usable TLSA; one with AAAA
-	zone dane-two.test
-	rr dane-two.test "dane-two.test. 3600 IN MX 10 mx1.dane-two.test."
-	rr dane-two.test "dane-two.test. 3600 IN MX 20 mx2.dane-two.test."
+	zone dane-two.$tld
+	rr dane-two.$tld "dane-two.$tld. 3600 IN MX 10 mx1.dane-two.$tld."
+	rr dane-two.$tld "dane-two.$tld. 3600 IN MX 20 mx2.dane-two.$tld."
 	for m in mx1 mx2; do
 		next_addr
-		rr dane-two.test "$m.dane-two.test. 3600 IN A $addr_out"
-		h=$(cert $m.dane-two.test)
-		rr dane-two.test "_25._tcp.$m.dane-two.test. 3600 IN TLSA 3 1 1 $h"
+		rr dane-two.$tld "$m.dane-two.$tld. 3600 IN A $addr_out"
+		h=$(cert $m.dane-two.$tld)
+		rr dane-two.$tld "_25._tcp.$m.dane-two.$tld. 3600 IN TLSA 3 1 1 $h"
 	done
-	rr dane-two.test "mx2.dane-two.test. 3600 IN AAAA fd00::2"
+	rr dane-two.$tld "mx2.dane-two.$tld. 3600 IN AAAA fd00::2"
 
 	# mixed.test: one host with TLSA, one without
-	zone mixed.test
-	rr mixed.test "mixed.test. 3600 IN MX 10 mx1.mixed.test."
-	rr mixed.test "mixed.test. 3600 IN MX 20 mx2.mixed.test."
+	zone mixed.$tld
+	rr mixed.$tld "mixed.$tld. 3600 IN MX 10 mx1.mixed.$tld."
+	rr mixed.$tld "mixed.$tld. 3600 IN MX 20 mx2.mixed.$tld."
 	next_addr
-	rr mixed.test "mx1.mixed.test. 3600 IN A $addr_out"
-	h=$(cert mx1.mixed.test)
-	rr mixed.test "_25._tcp.mx1.mixed.test. 3600 IN TLSA 3 1 1 $h"
+	rr mixed.$tld "mx1.mixed.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.mixed.$tld)
+	rr mixed.$tld "_25._tcp.mx1.mixed.$tld. 3600 IN TLSA 3 1 1 $h"
 	next_addr
-	rr mixed.test "mx2.mixed.test. 3600 IN A $addr_out"
+	rr mixed.$tld "mx2.mixed.$tld. 3600 IN A $addr_out"
 
 	# unsigned.test: delegation without DS, even with TLSA
-	zone unsigned.test
+	zone unsigned.$tld
 	next_addr
-	rr unsigned.test "unsigned.test. 3600 IN MX 10 mx1.unsigned.test."
-	rr unsigned.test "mx1.unsigned.test. 3600 IN A $addr_out"
-	rr unsigned.test "_25._tcp.mx1.unsigned.test. 3600 IN TLSA 3 1 1 $h"
+	rr unsigned.$tld "unsigned.$tld. 3600 IN MX 10 mx1.unsigned.$tld."
+	rr unsigned.$tld "mx1.unsigned.$tld. 3600 IN A $addr_out"
+	rr unsigned.$tld "_25._tcp.mx1.unsigned.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# insecure-hosts.test: unsigned zone holding an MX host (with TLSA)
-	zone insecure-hosts.test
+	zone insecure-hosts.$tld
 	next_addr
-	rr insecure-hosts.test "mx.insecure-hosts.test. 3600 IN A $addr_out"
-	rr insecure-hosts.test "_25._tcp.mx.insecure-hosts.test. 3600 IN TLSA 3 1 1 $h"
+	rr insecure-hosts.$tld "mx.insecure-hosts.$tld. 3600 IN A $addr_out"
+	rr insecure-hosts.$tld "_25._tcp.mx.insecure-hosts.$tld. 3600 IN TLSA 3 1 1 $h"
 	# mx-unsigned.test: signed domain, MX host in the unsigned zone
-	zone mx-unsigned.test
-	rr mx-unsigned.test "mx-unsigned.test. 3600 IN MX 10 mx.insecure-hosts.test."
+	zone mx-unsigned.$tld
+	rr mx-unsigned.$tld "mx-unsigned.$tld. 3600 IN MX 10 mx.insecure-hosts.$tld."
 
 	# dane-hosts.test: signed zone of hosts other domains point at
-	zone dane-hosts.test
+	zone dane-hosts.$tld
 	next_addr
-	rr dane-hosts.test "mx1.dane-hosts.test. 3600 IN A $addr_out"
-	h=$(cert mx1.dane-hosts.test)
-	rr dane-hosts.test "_25._tcp.mx1.dane-hosts.test. 3600 IN TLSA 3 1 1 $h"
+	rr dane-hosts.$tld "mx1.dane-hosts.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.dane-hosts.$tld)
+	rr dane-hosts.$tld "_25._tcp.mx1.dane-hosts.$tld. 3600 IN TLSA 3 1 1 $h"
 	next_addr
-	rr dane-hosts.test "target.dane-hosts.test. 3600 IN A $addr_out"
-	h=$(cert target.dane-hosts.test)
-	rr dane-hosts.test "_25._tcp.target.dane-hosts.test. 3600 IN TLSA 3 1 1 $h"
+	rr dane-hosts.$tld "target.dane-hosts.$tld. 3600 IN A $addr_out"
+	h=$(cert target.dane-hosts.$tld)
+	rr dane-hosts.$tld "_25._tcp.target.dane-hosts.$tld. 3600 IN TLSA 3 1 1 $h"
 	next_addr
-	rr dane-hosts.test "plain.dane-hosts.test. 3600 IN A $addr_out"
+	rr dane-hosts.$tld "plain.dane-hosts.$tld. 3600 IN A $addr_out"
 	# unsigned-to-dane.test: unsigned domain, MX host signed with TLSA
-	zone unsigned-to-dane.test
-	rr unsigned-to-dane.test "unsigned-to-dane.test. 3600 IN MX 10 mx1.dane-hosts.test."
+	zone unsigned-to-dane.$tld
+	rr unsigned-to-dane.$tld "unsigned-to-dane.$tld. 3600 IN MX 10 mx1.dane-hosts.$tld."
 
 	# cname-target.test: MX host is a CNAME into dane-hosts.test, TLSA
 	# only at the target
-	zone cname-target.test
-	rr cname-target.test "cname-target.test. 3600 IN MX 10 mx.cname-target.test."
-	rr cname-target.test "mx.cname-target.test. 3600 IN CNAME target.dane-hosts.test."
+	zone cname-target.$tld
+	rr cname-target.$tld "cname-target.$tld. 3600 IN MX 10 mx.cname-target.$tld."
+	rr cname-target.$tld "mx.cname-target.$tld. 3600 IN CNAME target.dane-hosts.$tld."
 	# cname-original.test: CNAME to a host without TLSA; TLSA only at
 	# the original name (RFC 7672 §2.2.2 fallback)
-	zone cname-original.test
-	rr cname-original.test "cname-original.test. 3600 IN MX 10 mx.cname-original.test."
-	rr cname-original.test "mx.cname-original.test. 3600 IN CNAME plain.dane-hosts.test."
-	h=$(cert mx.cname-original.test)
-	rr cname-original.test "_25._tcp.mx.cname-original.test. 3600 IN TLSA 3 1 1 $h"
+	zone cname-original.$tld
+	rr cname-original.$tld "cname-original.$tld. 3600 IN MX 10 mx.cname-original.$tld."
+	rr cname-original.$tld "mx.cname-original.$tld. 3600 IN CNAME plain.dane-hosts.$tld."
+	h=$(cert mx.cname-original.$tld)
+	rr cname-original.$tld "_25._tcp.mx.cname-original.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# bogus-mx.test and bogus-tlsa.test: edited after signing
-	zone bogus-mx.test
+	zone bogus-mx.$tld
 	next_addr
-	rr bogus-mx.test "bogus-mx.test. 3600 IN MX 10 mx1.bogus-mx.test."
-	rr bogus-mx.test "mx1.bogus-mx.test. 3600 IN A $addr_out"
-	h=$(cert mx1.bogus-mx.test)
-	rr bogus-mx.test "_25._tcp.mx1.bogus-mx.test. 3600 IN TLSA 3 1 1 $h"
-	zone bogus-tlsa.test
+	rr bogus-mx.$tld "bogus-mx.$tld. 3600 IN MX 10 mx1.bogus-mx.$tld."
+	rr bogus-mx.$tld "mx1.bogus-mx.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.bogus-mx.$tld)
+	rr bogus-mx.$tld "_25._tcp.mx1.bogus-mx.$tld. 3600 IN TLSA 3 1 1 $h"
+	zone bogus-tlsa.$tld
 	next_addr
-	rr bogus-tlsa.test "bogus-tlsa.test. 3600 IN MX 10 mx1.bogus-tlsa.test."
-	rr bogus-tlsa.test "mx1.bogus-tlsa.test. 3600 IN A $addr_out"
-	h=$(cert mx1.bogus-tlsa.test)
-	rr bogus-tlsa.test "_25._tcp.mx1.bogus-tlsa.test. 3600 IN TLSA 3 1 1 $h"
+	rr bogus-tlsa.$tld "bogus-tlsa.$tld. 3600 IN MX 10 mx1.bogus-tlsa.$tld."
+	rr bogus-tlsa.$tld "mx1.bogus-tlsa.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.bogus-tlsa.$tld)
+	rr bogus-tlsa.$tld "_25._tcp.mx1.bogus-tlsa.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# expired.test: signatures expired yesterday
-	zone expired.test
+	zone expired.$tld
 	next_addr
-	rr expired.test "expired.test. 3600 IN MX 10 mx1.expired.test."
-	rr expired.test "mx1.expired.test. 3600 IN A $addr_out"
-	rr expired.test "_25._tcp.mx1.expired.test. 3600 IN TLSA 3 1 1 $h"
+	rr expired.$tld "expired.$tld. 3600 IN MX 10 mx1.expired.$tld."
+	rr expired.$tld "mx1.expired.$tld. 3600 IN A $addr_out"
+	rr expired.$tld "_25._tcp.mx1.expired.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# implicit.test: no MX, the domain's own A and TLSA
-	zone implicit.test
+	zone implicit.$tld
 	next_addr
-	rr implicit.test "implicit.test. 3600 IN A $addr_out"
-	h=$(cert implicit.test)
-	rr implicit.test "_25._tcp.implicit.test. 3600 IN TLSA 3 1 1 $h"
+	rr implicit.$tld "implicit.$tld. 3600 IN A $addr_out"
+	h=$(cert implicit.$tld)
+	rr implicit.$tld "_25._tcp.implicit.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# nullmx.test: RFC 7505 null MX
-	zone nullmx.test
-	rr nullmx.test "nullmx.test. 3600 IN MX 0 ."
+	zone nullmx.$tld
+	rr nullmx.$tld "nullmx.$tld. 3600 IN MX 0 ."
 
 	# unusable.test: only records SMTP cannot use
-	zone unusable.test
+	zone unusable.$tld
 	next_addr
-	rr unusable.test "unusable.test. 3600 IN MX 10 mx1.unusable.test."
-	rr unusable.test "mx1.unusable.test. 3600 IN A $addr_out"
+	rr unusable.$tld "unusable.$tld. 3600 IN MX 10 mx1.unusable.$tld."
+	rr unusable.$tld "mx1.unusable.$tld. 3600 IN A $addr_out"
 	short=$(echo "$h" | cut -c1-62)
 	for t in "0 1 1 $h" "1 1 1 $h" "3 7 1 $h" "3 1 9 $h" "3 1 1 $short"; do
-		rr unusable.test "_25._tcp.mx1.unusable.test. 3600 IN TLSA $t"
+		rr unusable.$tld "_25._tcp.mx1.unusable.$tld. 3600 IN TLSA $t"
 	done
 
 	# noaddr-mixed.test: one MX host without any address, one DANE host
-	zone noaddr-mixed.test
-	rr noaddr-mixed.test "noaddr-mixed.test. 3600 IN MX 10 gone.noaddr-mixed.test."
-	rr noaddr-mixed.test "noaddr-mixed.test. 3600 IN MX 20 mx1.noaddr-mixed.test."
-	rr noaddr-mixed.test "gone.noaddr-mixed.test. 3600 IN TXT \"no address here\""
+	zone noaddr-mixed.$tld
+	rr noaddr-mixed.$tld "noaddr-mixed.$tld. 3600 IN MX 10 gone.noaddr-mixed.$tld."
+	rr noaddr-mixed.$tld "noaddr-mixed.$tld. 3600 IN MX 20 mx1.noaddr-mixed.$tld."
+	rr noaddr-mixed.$tld "gone.noaddr-mixed.$tld. 3600 IN TXT \"no address here\""
 	next_addr
-	rr noaddr-mixed.test "mx1.noaddr-mixed.test. 3600 IN A $addr_out"
-	h=$(cert mx1.noaddr-mixed.test)
-	rr noaddr-mixed.test "_25._tcp.mx1.noaddr-mixed.test. 3600 IN TLSA 3 1 1 $h"
+	rr noaddr-mixed.$tld "mx1.noaddr-mixed.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.noaddr-mixed.$tld)
+	rr noaddr-mixed.$tld "_25._tcp.mx1.noaddr-mixed.$tld. 3600 IN TLSA 3 1 1 $h"
 	# noaddr.test: the only MX host does not exist
-	zone noaddr.test
-	rr noaddr.test "noaddr.test. 3600 IN MX 10 gone.noaddr.test."
+	zone noaddr.$tld
+	rr noaddr.$tld "noaddr.$tld. 3600 IN MX 10 gone.noaddr.$tld."
 
 	# sign the children, then test. with their DS, then the root
-	signed="dane-one.test dane-two.test mixed.test mx-unsigned.test
-		dane-hosts.test cname-target.test cname-original.test
-		bogus-mx.test bogus-tlsa.test implicit.test nullmx.test
-		unusable.test noaddr-mixed.test noaddr.test"
-	unsigned="unsigned.test insecure-hosts.test unsigned-to-dane.test"
+	signed="dane-one.$tld dane-two.$tld mixed.$tld mx-unsigned.$tld
+		dane-hosts.$tld cname-target.$tld cname-original.$tld
+		bogus-mx.$tld bogus-tlsa.$tld implicit.$tld nullmx.$tld
+		unusable.$tld noaddr-mixed.$tld noaddr.$tld"
+	unsigned="unsigned.$tld insecure-hosts.$tld unsigned-to-dane.$tld"
 	for z in $signed; do sign "$z"; done
-	sign expired.test "$(date -u -d '40 days ago' +%Y%m%d%H%M%S)" \
+	sign expired.$tld "$(date -u -d '40 days ago' +%Y%m%d%H%M%S)" \
 		"$(date -u -d '1 day ago' +%Y%m%d%H%M%S)"
 	for z in $unsigned; do cp "$dir/zones/$z.zone" "$dir/zones/$z.signed"; done
 
 	# break the two bogus zones: data changed after signing
-	sed -i 's/^\(bogus-mx\.test\.[[:space:]].*MX[[:space:]]*10[[:space:]]*\)mx1/\1mx9/' \
-		"$dir/zones/bogus-mx.test.signed"
-	sed -i -E 's/^(_25\._tcp\.mx1\.bogus-tlsa\.test\.[[:space:]].*TLSA[[:space:]]+3 1 1 )[0-9A-Fa-f]{64}/\1'"$(printf '%064d' 0)"'/' \
-		"$dir/zones/bogus-tlsa.test.signed"
-	grep -q 'mx9' "$dir/zones/bogus-mx.test.signed" || die "could not break bogus-mx.test"
-	grep -q "$(printf '%064d' 0)" "$dir/zones/bogus-tlsa.test.signed" ||
-		die "could not break bogus-tlsa.test"
+	sed -i 's/^\(bogus-mx\.'"$tld"'\.[[:space:]].*MX[[:space:]]*10[[:space:]]*\)mx1/\1mx9/' \
+		"$dir/zones/bogus-mx.$tld.signed"
+	sed -i -E 's/^(_25\._tcp\.mx1\.bogus-tlsa\.'"$tld"'\.[[:space:]].*TLSA[[:space:]]+3 1 1 )[0-9A-Fa-f]{64}/\1'"$(printf '%064d' 0)"'/' \
+		"$dir/zones/bogus-tlsa.$tld.signed"
+	grep -q 'mx9' "$dir/zones/bogus-mx.$tld.signed" || die "could not break bogus-mx.$tld"
+	grep -q "$(printf '%064d' 0)" "$dir/zones/bogus-tlsa.$tld.signed" ||
+		die "could not break bogus-tlsa.$tld"
 
-	printf 'test. %s\ntest. 3600 IN NS ns.test.\nns.test. 3600 IN A %s\n' \
-		"$SOA" "$addr" >"$dir/zones/test.zone"
-	for z in $signed expired.test $unsigned; do
-		rr test "$z. 3600 IN NS ns.test."
+	# zones served by a server of their own (TESTBED_OWN_NS): signed,
+	# delegated to ns.ZONE at that address, so a resolver that iterates
+	# (recursive mode) asks that server, and a fault proxy there can
+	# fail one zone alone. NSD serves them too, for stub mode.
+	own= own_ns=
+	for spec in ${TESTBED_OWN_NS:-}; do
+		oz=${spec%%=*}.$tld oaddr=${spec#*=}
+		zone "$oz"
+		next_addr
+		rr "$oz" "$oz. 3600 IN MX 10 mx1.$oz."
+		rr "$oz" "mx1.$oz. 3600 IN A $addr_out"
+		h=$(cert "mx1.$oz")
+		rr "$oz" "_25._tcp.mx1.$oz. 3600 IN TLSA 3 1 1 $h"
+		sed -i "s/ NS ns\.$tld\./ NS ns.$oz./" "$dir/zones/$oz.zone"
+		rr "$oz" "ns.$oz. 3600 IN A $oaddr"
+		sign "$oz"
+		own="$own $oz"
+		own_ns="$own_ns $oz=$oaddr"
 	done
-	for z in $signed expired.test; do cat "$dir/zones/$z.ds" >>"$dir/zones/test.zone"; done
-	sign test
 
-	printf '. %s\n. 3600 IN NS ns.test.\ntest. 3600 IN NS ns.test.\nns.test. 3600 IN A %s\n' \
-		"$SOA" "$addr" >"$dir/zones/root.zone"
-	cat "$dir/zones/test.ds" >>"$dir/zones/root.zone"
+	printf '%s. %s\n%s. 3600 IN NS ns.%s.\nns.%s. 3600 IN A %s\n' \
+		"$tld" "$(soa)" "$tld" "$tld" "$tld" "$addr" >"$dir/zones/$tld.zone"
+	for z in $signed expired.$tld $unsigned; do
+		rr "$tld" "$z. 3600 IN NS ns.$tld."
+	done
+	for spec in $own_ns; do
+		oz=${spec%%=*} # not z: zone() and rr() set that
+		rr "$tld" "$oz. 3600 IN NS ns.$oz."
+		rr "$tld" "ns.$oz. 3600 IN A ${spec#*=}"
+	done
+	for z in $signed expired.$tld $own; do cat "$dir/zones/$z.ds" >>"$dir/zones/$tld.zone"; done
+	sign "$tld"
+
+	printf '. %s\n. 3600 IN NS ns.%s.\n%s. 3600 IN NS ns.%s.\nns.%s. 3600 IN A %s\n' \
+		"$(soa)" "$tld" "$tld" "$tld" "$tld" "$addr" >"$dir/zones/root.zone"
+	cat "$dir/zones/$tld.ds" >>"$dir/zones/root.zone"
 	sign root
 	cp "$dir/zones/root.ds" "$dir/root.key"
-	echo "$signed expired.test $unsigned" >"$dir/zones/list"
+	# root hints for recursive mode: the root's server, as named.root has it
+	printf '. 3600000 IN NS ns.%s.\nns.%s. 3600000 IN A %s\n' \
+		"$tld" "$tld" "$addr" >"$dir/root.hints"
+	# NSD does not serve the own-server zones: it would answer for them
+	# itself instead of referring an iterating resolver to their server
+	echo "$signed expired.$tld $unsigned" >"$dir/zones/list"
 }
 
 write_nsd_conf() {
@@ -286,8 +331,8 @@ zone:
 	name: "."
 	zonefile: "root.signed"
 zone:
-	name: "test"
-	zonefile: "test.signed"
+	name: "$tld"
+	zonefile: "$tld.signed"
 EOF
 	for z in $(cat "$dir/zones/list"); do
 		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' "$z" "$z" \
@@ -331,7 +376,17 @@ TESTBED_ADDR='$addr'
 TESTBED_PORT='$port'
 TESTBED_CONF='$dir/danemap.conf'
 TESTBED_ANCHOR='$dir/root.key'
+TESTBED_TLD='$tld'
+TESTBED_HINTS='$dir/root.hints'
+TESTBED_RECURSIVE_CONF='$dir/danemap-recursive.conf'
 EOF
+	# recursive mode (libunbound inside getdns) iterating from the bed's
+	# root; libunbound never asks 127.0.0.0/8, so this needs ADDR outside
+	# it (inside a private network namespace) and port 53
+	sed -e 's/^resolution = .*/resolution = recursive/' \
+		-e "s|^upstream = .*|root_hints = $dir/root.hints|" \
+		-e 's/^# written by .*/# written by testbed.sh: recursive resolution from the root of the bed/' \
+		"$dir/danemap.conf" >"$dir/danemap-recursive.conf"
 }
 
 stop() {
@@ -354,7 +409,7 @@ fault() {
 	name=$1 fport=$2
 	shift 2
 	. "$dir/env"
-	python3 "$here/faultdns.py" --listen "$TESTBED_ADDR:$fport" \
+	python3 "$here/faultdns.py" --listen "${FAULT_ADDR:-$TESTBED_ADDR}:$fport" \
 		--upstream "$TESTBED_ADDR:$TESTBED_PORT" \
 		--pidfile "$dir/fault-$name.pid" "$@" \
 		>"$dir/fault-$name.log" 2>&1 &
@@ -371,7 +426,7 @@ fault() {
 resign() {
 	z=$1
 	. "$dir/env"
-	addr=$TESTBED_ADDR port=$TESTBED_PORT
+	addr=$TESTBED_ADDR port=$TESTBED_PORT tld=$TESTBED_TLD
 	sign "$z"
 	pid=$(cat "$dir/nsd.pid")
 	kill -HUP "$pid" # NSD re-reads its zone files

@@ -137,6 +137,11 @@ START_TEST(classify_table)
 		{ "network error", POLICY_TRANSPORT_ERROR,
 		    POLICY_DNSSEC_INSECURE, 0, true, POLICY_ANSWER_FAILED,
 		    POLICY_FAIL_NETWORK, false },
+		/* getdns 1.6.0 recursive mode: a stale packet for another
+		 * question, labelled insecure NOERROR, must not downgrade */
+		{ "reply to another question labelled insecure",
+		    POLICY_TRANSPORT_MISMATCH, POLICY_DNSSEC_INSECURE, 0, false,
+		    POLICY_ANSWER_FAILED, POLICY_FAIL_MISMATCH, false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
