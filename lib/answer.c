@@ -79,17 +79,19 @@ dnssec_from_getdns(uint32_t status)
 	}
 }
 
-/* RFC 2308 §5: the negative TTL is min(SOA TTL, SOA MINIMUM). */
+/* RFC 2308 §5: the negative TTL is min(SOA TTL, SOA MINIMUM). Without
+ * an SOA (a CNAME step whose target another server holds) there is no
+ * limit here: UINT32_MAX. */
 static uint32_t
 negative_ttl(getdns_dict *reply)
 {
 	getdns_list *authority;
 	size_t n = 0;
-	uint32_t ttl = 0;
+	uint32_t ttl = UINT32_MAX;
 
 	if (getdns_dict_get_list(reply, "authority", &authority) !=
 	    GETDNS_RETURN_GOOD)
-		return 0;
+		return ttl;
 	(void)getdns_list_get_length(authority, &n);
 	for (size_t i = 0; i < n; i++) {
 		getdns_dict *rr;
