@@ -66,7 +66,8 @@ static const char usage_text[] =
     "                     write a new cache file\n"
     "  dump               list the cache file and the journal\n"
     "\n"
-    "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP; warm 0 written,\n"
+    "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP, 74 output failed;\n"
+    "warm 0 written, "
     "73 not written (old file intact); dump 66 no cache file;\n"
     "64 usage, 78 configuration\n";
 

@@ -50,6 +50,7 @@ START_TEST(defaults_are_documented_ones)
 	ck_assert_int_eq(cfg.transport, CONFIG_TRANSPORT_TCP);
 	ck_assert_uint_eq(cfg.upstream_count, 0);
 	ck_assert_str_eq(cfg.trust_anchor_file, "/usr/share/dns/root.key");
+	ck_assert_str_eq(cfg.root_hints, ""); /* getdns's built-in roots */
 	ck_assert_uint_eq(cfg.query_timeout_ms, 3000);
 	ck_assert_uint_eq(cfg.lookup_deadline_ms, 10000);
 	ck_assert_uint_eq(cfg.max_cname_depth, 8);
@@ -144,6 +145,8 @@ START_TEST(good_string_values)
 	} cases[] = {
 		{ "trust_anchor_file = /etc/unbound/root.key",
 		    F(trust_anchor_file), "/etc/unbound/root.key" },
+		{ "root_hints = /usr/share/dns/root.hints", F(root_hints),
+		    "/usr/share/dns/root.hints" },
 		{ "state_dir = /srv/danemap", F(state_dir), "/srv/danemap" },
 		{ "cache_file = /srv/danemap/cache.cdb", F(cache_file),
 		    "/srv/danemap/cache.cdb" },
@@ -234,6 +237,7 @@ START_TEST(bad_values_are_refused)
 		"syslog_facility = kern",
 		"trust_anchor_file = root.key",
 		"trust_anchor_file = ./root.key",
+		"root_hints = named.root",
 		"state_dir = var/lib/danemap",
 		"cache_file = cache.cdb",
 		"map_name = two words",
