@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cdbwrite.h"
 #include "config.h"
 #include "log.h"
 #include "mapkey.h"
@@ -381,7 +382,7 @@ cmd_warm(const struct config *cfg, int argc, char **argv)
 	printf("warm: dane-only %zu, dane %zu, notfound %zu, temp %zu "
 	       "(previous kept %zu, dropped %zu)\n",
 	    st.dane_only, st.dane, st.notfound, st.temp, st.kept, st.dropped);
-	if (rc != 0) {
+	if (rc < 0) {
 		fprintf(stderr,
 		    "danemap: warm: %s; the old cache file is "
 		    "unchanged\n",
@@ -391,6 +392,14 @@ cmd_warm(const struct config *cfg, int argc, char **argv)
 	printf("warm: wrote %s (%zu records); %zu late journal keys kept for "
 	       "the next run\n",
 	    cfg->cache_file, st.written, st.handed_back);
+	if (rc == CDBWRITE_NOT_DURABLE) {
+		/* In place and in use: only a power cut could undo it. */
+		fprintf(stderr,
+		    "danemap: warm: the new cache file is in place, but %s: "
+		    "it may not survive a power cut\n",
+		    err);
+		return EXIT_IOERR;
+	}
 	return EXIT_OK;
 }
 

@@ -437,7 +437,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n, FILE *progress,
 		goto out;
 	rc = cdbwrite_commit(cw, err, err_size);
 	cw = NULL;
-	if (rc != 0)
+	if (rc < 0)
 		goto out; /* rotated journals stay for the next run */
 
 	/* The daemon notices the rotation within a second; give it two,

@@ -36,7 +36,9 @@ struct warm_stats {
  * warm_concurrency, stale_ttl, min_ttl, max_ttl and the resolver keys).
  * lists: paths of key lists ("-" is stdin), count n. progress: where to
  * draw a progress line (a terminal), or NULL. Returns 0 when the new CDB is
- * in place, -1 with a message in err otherwise (the old CDB untouched).
+ * in place; CDBWRITE_NOT_DURABLE when it is in place but its directory
+ * could not be synced (message in err); -1 with a message in err otherwise
+ * (the old CDB untouched).
  */
 int warm_run(const struct config *cfg, char *const *lists, size_t n,
     FILE *progress, struct warm_stats *stats, char *err, size_t err_size);

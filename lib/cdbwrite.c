@@ -194,7 +194,7 @@ cdbwrite_commit(struct cdbwrite *w, char *err, size_t err_size)
 		    errno);
 		w->tmp[0] = '\0';
 		cdbwrite_abort(w);
-		return -1;
+		return CDBWRITE_NOT_DURABLE;
 	}
 	w->tmp[0] = '\0'; /* nothing left to remove */
 	cdbwrite_abort(w);

@@ -46,10 +46,15 @@ size_t cdbwrite_count(const struct cdbwrite *w);
 
 /*
  * cdbwrite_commit: finish, fsync, rename into place, fsync the directory,
- * release the lock and free w. Returns 0, or -1 with a message in err, in
- * which case PATH.tmp is removed and the old file is untouched. Either way
- * w is freed.
+ * release the lock and free w. Either way w is freed. Returns
+ *  0  the new file is in place;
+ *  CDBWRITE_NOT_DURABLE  the new file is in place (readers see it), but
+ *     the directory could not be synced, so the rename may not survive a
+ *     power cut: message in err;
+ *  -1 nothing changed: PATH.tmp is removed, the old file is untouched,
+ *     message in err.
  */
+#define CDBWRITE_NOT_DURABLE 1
 int cdbwrite_commit(struct cdbwrite *w, char *err, size_t err_size);
 
 /* cdbwrite_abort: remove PATH.tmp, release the lock, free w. NULL ok. */

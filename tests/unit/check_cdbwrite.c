@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cdbwrite.h"
@@ -193,6 +194,55 @@ START_TEST(unwritable_directory)
 }
 END_TEST
 
+/*
+ * The rename happened but the directory could not be synced (here: it
+ * cannot be opened for reading by the writer's user): the new file is in
+ * place, and the caller must hear that, not "the old file is unchanged".
+ * Needs root to hand the directory to another user; skipped otherwise.
+ */
+START_TEST(directory_fsync_failure_says_file_is_in_place)
+{
+	pid_t pid;
+	int status;
+	char lock[160];
+
+	if (geteuid() != 0)
+		return;
+	write_file(3, "old");
+	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	(void)chown(lock, 65534, 65534);
+	ck_assert_int_eq(chmod(dir, 0300), 0); /* write and search only */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char err[256], v[32];
+		struct cdbwrite *w;
+		int rc;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(10);
+		if ((w = cdbwrite_open(path, err, sizeof(err))) == NULL)
+			_exit(11);
+		if (cdbwrite_add(w, "k0", 2, "v0-new", 6, err, sizeof(err)) !=
+		    0)
+			_exit(12);
+		rc = cdbwrite_commit(w, err, sizeof(err));
+		if (rc != CDBWRITE_NOT_DURABLE)
+			_exit(13);
+		if (strstr(err, "fsync the directory") == NULL)
+			_exit(14);
+		read_value("k0", v, sizeof(v));
+		_exit(strcmp(v, "v0-new") == 0 ? 0 : 15);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "child status %d", status);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -207,6 +257,7 @@ test_suite(void)
 	tcase_add_test(tc, stale_tmp_from_a_crash_is_replaced);
 	tcase_add_test(tc, tmp_symlink_is_not_followed);
 	tcase_add_test(tc, unwritable_directory);
+	tcase_add_test(tc, directory_fsync_failure_says_file_is_in_place);
 	suite_add_tcase(s, tc);
 	return s;
 }
