@@ -1,5 +1,5 @@
 /*
- * warm: `danemap warm`, the cache warmer (DESIGN.md §6).
+ * warm: `danemap warm`, the cache warmer (doc/design.md §6).
  *
  * Re-validates the union of the keys in the current CDB, the daemon's
  * journal and any lists given, with bounded concurrency, and writes the new

@@ -1,6 +1,6 @@
 /*
  * cdbwrite: build a new CDB file and put it in place atomically
- * (DESIGN.md §6). Readers see either the old file or the complete new one,
+ * (doc/design.md §6). Readers see either the old file or the complete new one,
  * never a half-written file; if anything fails (disk full, the 4 GiB limit
  * of tinycdb's 32-bit offsets, a crash) the old file stays as it was.
  *

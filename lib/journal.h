@@ -1,6 +1,6 @@
 /*
  * journal: the keys the daemon resolved live, so the warmer learns them
- * (DESIGN.md §6).
+ * (doc/design.md §6).
  *
  * One normalised key per line in STATE_DIR/journal, appended by the daemon
  * with O_APPEND (one write per key, so lines never interleave). The warmer

@@ -1,5 +1,5 @@
 /*
- * mapkey: what a socketmap key asks for (DESIGN.md §3).
+ * mapkey: what a socketmap key asks for (doc/design.md §3).
  *
  * Postfix hands keys over verbatim: any case, perhaps a trailing dot,
  * perhaps "[host]", "[host]:port", "domain:port", an IP literal, or a

@@ -1,5 +1,5 @@
 /*
- * policy: facts -> socketmap reply, the rules of DESIGN.md §4 / RFC 7672.
+ * policy: facts -> socketmap reply, the rules of doc/design.md §4 / RFC 7672.
  *
  * The governing rule is "never answer weaker than the evidence": anything
  * that failed is TEMP or at least keeps "dane" (so Postfix does its own

@@ -4,7 +4,7 @@
  * Facts in (what every DNS lookup for one socketmap key returned, already
  * classified), socketmap reply out. No I/O, no getdns types, no clock: the
  * resolver gathers the facts, this module only judges them, so every corner
- * of DESIGN.md §4 is a table-driven unit test.
+ * of doc/design.md §4 is a table-driven unit test.
  *
  * Deliberately not here: asking DNS (resolve), parsing keys (mapkey),
  * formatting netstrings (sockmap).
@@ -97,7 +97,7 @@ struct policy_facts {
 	size_t host_count;
 };
 
-/* The per-host verdict of DESIGN.md §4. */
+/* The per-host verdict of doc/design.md §4. */
 enum policy_host_state {
 	POLICY_HOST_UNKNOWN,       /* a lookup failed: cannot tell */
 	POLICY_HOST_NO_ADDRESS,    /* A and AAAA securely denied: skipped */
@@ -130,7 +130,7 @@ struct policy_decision {
 
 /*
  * policy_classify: turn one raw lookup outcome into a fact. The order is the
- * safety rule of DESIGN.md §4: transport first, then the DNSSEC status (a
+ * safety rule of doc/design.md §4: transport first, then the DNSSEC status (a
  * BOGUS or INDETERMINATE answer fails whatever its rcode), then the rcode
  * (anything but NOERROR/NXDOMAIN fails), and only then the data.
  * `has_data` says whether records of the asked type were present.

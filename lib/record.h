@@ -1,5 +1,5 @@
 /*
- * record: the value stored for a key in the CDB cache file (DESIGN.md §6).
+ * record: the value stored for a key in the CDB cache file (doc/design.md §6).
  *
  * One line of ASCII, so `cdb -d` shows it as it is:
  *

@@ -1,6 +1,6 @@
 /*
  * resolve: the asynchronous MX -> A/AAAA -> TLSA walk through getdns (see
- * resolve.h), built around the getdns 1.6.0 traps of DESIGN.md §5:
+ * resolve.h), built around the getdns 1.6.0 traps of doc/design.md §5:
  *  - dnssec_return_all_statuses, or bogus replies vanish into NO_NAME;
  *  - the DNSSEC status is read before the rcode (policy_classify), since a
  *    SERVFAIL arrives labelled "insecure";

@@ -1,5 +1,5 @@
 /*
- * resolve: the DNS walk of DESIGN.md §4 through getdns, asynchronously on a
+ * resolve: the DNS walk of doc/design.md §4 through getdns, asynchronously on a
  * libevent base, ending in a policy decision.
  *
  * For a domain key: MX -> per host A and AAAA (CNAMEs chased here, since

@@ -1,5 +1,5 @@
 /*
- * sockmap: Postfix socketmap requests and replies (DESIGN.md §2).
+ * sockmap: Postfix socketmap requests and replies (doc/design.md §2).
  *
  * A request payload is "<mapname> <key>": the map name ends at the first
  * space, the key is everything after it (and may itself hold spaces or any

@@ -1,5 +1,5 @@
 /*
- * store: the answers danemap already knows (DESIGN.md §6): a bounded memory
+ * store: the answers danemap already knows (doc/design.md §6): a bounded memory
  * cache in front of an optional CDB file written by `danemap warm`.
  *
  * Maps a normalised key (mapkey's norm) to a cacheable reply and its
@@ -123,7 +123,7 @@ int store_cdb_scan(const char *path,
  * now, because its refresh failed with a TEMP? Only when the failure was
  * transient (timeout, network, SERVFAIL: policy's decision.transient),
  * never after a DNSSEC validation failure, and only until expires +
- * stale_ttl (DESIGN.md §6). The daemon serves such an answer; the warmer
+ * stale_ttl (doc/design.md §6). The daemon serves such an answer; the warmer
  * keeps it in the next CDB.
  */
 bool store_stale_usable(time_t expires, bool transient, time_t now,
@@ -131,7 +131,7 @@ bool store_stale_usable(time_t expires, bool transient, time_t now,
 
 /*
  * store_expiry: now + ttl, with ttl clamped to [min_ttl, max_ttl]
- * (DESIGN.md §6). Saturates instead of overflowing time_t.
+ * (doc/design.md §6). Saturates instead of overflowing time_t.
  */
 time_t store_expiry(time_t now, uint32_t ttl, unsigned min_ttl,
     unsigned max_ttl);

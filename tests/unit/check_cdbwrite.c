@@ -1,6 +1,6 @@
 /*
  * check_cdbwrite: the CDB is replaced atomically; any failure leaves the
- * old file exactly as it was (DESIGN.md §6).
+ * old file exactly as it was (doc/design.md §6).
  */
 #include <cdb.h>
 #include <check.h>

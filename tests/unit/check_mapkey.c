@@ -1,5 +1,5 @@
 /*
- * check_mapkey: every key form of DESIGN.md §3, and the host name rules
+ * check_mapkey: every key form of doc/design.md §3, and the host name rules
  * (RFC 1035 §2.3.4 sizes; LDH labels plus '_' for names like _25._tcp).
  */
 #include <check.h>

@@ -1,5 +1,5 @@
 /*
- * check_netstring: the socketmap framing "<len>:<payload>," (DESIGN.md §2),
+ * check_netstring: the socketmap framing "<len>:<payload>," (doc/design.md §2),
  * decoded strictly and incrementally, encoded exactly.
  */
 #include <check.h>

@@ -1,5 +1,5 @@
 /*
- * check_policy: the DANE decision of DESIGN.md §4 / RFC 7672, row by row.
+ * check_policy: the DANE decision of doc/design.md §4 / RFC 7672, row by row.
  * Facts are built by hand here; the integration tests get the same facts
  * from real signed zones.
  */

@@ -1,6 +1,6 @@
 /*
  * check_record: the CDB value "1 <reply> <expires> <stored>" round-trips,
- * and anything else is refused, never guessed at (DESIGN.md §6).
+ * and anything else is refused, never guessed at (doc/design.md §6).
  */
 #include <check.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * check_sockmap: Postfix socketmap requests "<map> <key>" and the exact
- * reply bytes (DESIGN.md §2).
+ * reply bytes (doc/design.md §2).
  */
 #include <check.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * check_store: the memory store keeps replies until their expiry, never
  * keeps TEMP, stays within its bound by evicting the least recently used
- * entry, and clamps TTLs as DESIGN.md §6 says.
+ * entry, and clamps TTLs as doc/design.md §6 says.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -143,7 +143,7 @@ START_TEST(bad_keys_refused)
 }
 END_TEST
 
-/* DESIGN.md §6: expiry = now + TTL clamped to [min_ttl, max_ttl] */
+/* doc/design.md §6: expiry = now + TTL clamped to [min_ttl, max_ttl] */
 START_TEST(expiry_clamping)
 {
 	static const struct {
@@ -168,7 +168,7 @@ START_TEST(expiry_clamping)
 }
 END_TEST
 
-/* DESIGN.md §6: stale answers only after transport failures, only for
+/* doc/design.md §6: stale answers only after transport failures, only for
  * stale_ttl, never after a DNSSEC validation failure */
 START_TEST(stale_rule)
 {
