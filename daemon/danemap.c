@@ -116,14 +116,7 @@ type_name(uint16_t type)
 static const char *
 rcode_text(int rcode)
 {
-	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL",
-		"NXDOMAIN", "NOTIMP", "REFUSED" };
-
-	if (rcode < 0)
-		return "none";
-	if ((size_t)rcode < sizeof(names) / sizeof(names[0]))
-		return names[rcode];
-	return "other";
+	return rcode < 0 ? "none" : policy_rcode_name(rcode);
 }
 
 static void

@@ -180,8 +180,8 @@ copy_name(char *dst, size_t size, const char *name)
 	dst[i] = '\0';
 }
 
-static const char *
-rcode_name(int rcode)
+const char *
+policy_rcode_name(int rcode)
 {
 	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL",
 		"NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
@@ -226,8 +226,8 @@ set_failure(struct policy_decision *out, const struct policy_fact *fact,
 		    clean);
 		break;
 	case POLICY_FAIL_RCODE:
-		set_reason(out, "dns %s: %s %s", rcode_name(fact->rcode), what,
-		    clean);
+		set_reason(out, "dns %s: %s %s", policy_rcode_name(fact->rcode),
+		    what, clean);
 		break;
 	case POLICY_FAIL_NETWORK:
 		set_reason(out, "dns network error: %s %s", what, clean);
@@ -267,11 +267,19 @@ set_host_failure(struct policy_decision *out, const struct policy_host *host,
 	}
 	if (!fact_failed(&host->tlsa_expanded))
 		base = host->name;
-	snprintf(owner, sizeof(owner), "_%u._tcp.%s", port, base);
+	(void)policy_tlsa_owner(owner, sizeof(owner), port, base);
 	set_failure(out,
 	    fact_failed(&host->tlsa_expanded) ? &host->tlsa_expanded
 	                                      : &host->tlsa_original,
 	    "TLSA", owner);
+}
+
+int
+policy_tlsa_owner(char *buf, size_t size, unsigned port, const char *host)
+{
+	int n = snprintf(buf, size, "_%u._tcp.%s", port, host);
+
+	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
 static void

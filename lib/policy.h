@@ -175,7 +175,16 @@ void policy_decide(const struct policy_facts *facts,
 int policy_reply_format(const struct policy_decision *decision, char *buf,
     size_t size);
 
-/* Short names for logs and evidence output. */
+/*
+ * policy_tlsa_owner: the TLSA owner name "_PORT._tcp.HOST" (RFC 7672 §2.2)
+ * in buf. Returns its length, or -1 if it does not fit (buf then holds a
+ * cut name).
+ */
+int policy_tlsa_owner(char *buf, size_t size, unsigned port, const char *host);
+
+/* Short names for logs and evidence output; policy_rcode_name gives
+ * "unknown rcode" for a value it has no name for. */
+const char *policy_rcode_name(int rcode);
 const char *policy_host_state_name(enum policy_host_state state);
 const char *policy_answer_name(enum policy_answer answer);
 const char *policy_failure_name(enum policy_failure failure);

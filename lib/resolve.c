@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "answer.h"
@@ -53,7 +54,7 @@ enum rq_kind { RQ_MX, RQ_A, RQ_AAAA, RQ_TLSA_EXPANDED, RQ_TLSA_ORIGINAL };
 
 struct rquery {
 	struct resolve_job *job;
-	struct rquery *next; /* the job's in-flight list */
+	LIST_ENTRY(rquery) link; /* the job's in-flight list */
 	enum rq_kind kind;
 	size_t host;
 	uint16_t qtype;
@@ -80,19 +81,19 @@ struct resolve_ctx {
 	unsigned max_cname_depth;
 	unsigned deadline_ms;
 	unsigned query_timeout_ms;
-	struct resolve_job *jobs; /* running: not yet delivered */
+	LIST_HEAD(, resolve_job) jobs; /* running: not yet delivered */
 	size_t job_count;
 };
 
 struct resolve_job {
 	struct resolve_ctx *ctx;
-	struct resolve_job *prev, *next; /* ctx->jobs while running */
+	LIST_ENTRY(resolve_job) link; /* ctx->jobs while running */
 	bool running;
 	struct mapkey key;
 	unsigned flags;
 	resolve_done_fn *cb;
 	void *cb_arg;
-	struct rquery *queries; /* in flight */
+	LIST_HEAD(, rquery) queries; /* in flight */
 	size_t pending;
 	unsigned busy; /* inside getdns_general: see query_send */
 	bool decided;
@@ -211,12 +212,8 @@ fold_step(struct rquery *q, const struct policy_fact *step)
 static void
 unlink_query(struct resolve_job *job, struct rquery *q)
 {
-	for (struct rquery **pp = &job->queries; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == q) {
-			*pp = q->next;
-			job->pending--;
-			return;
-		}
+	LIST_REMOVE(q, link);
+	job->pending--;
 }
 
 static struct policy_fact *
@@ -307,8 +304,7 @@ query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
 	q->host = host;
 	q->qtype = qtype;
 	snprintf(q->qname, sizeof(q->qname), "%s", name);
-	q->next = job->queries;
-	job->queries = q;
+	LIST_INSERT_HEAD(&job->queries, q, link);
 	job->pending++;
 	if (query_send(job, q) != 0) {
 		/* Treated like a network error: the fact fails, the walk
@@ -335,7 +331,7 @@ start_tlsa(struct resolve_job *job, size_t i, enum rq_kind kind)
 	const char *base = kind == RQ_TLSA_EXPANDED ? rh->expanded : rh->name;
 	char owner[ANSWER_NAME_SIZE + 16];
 
-	snprintf(owner, sizeof(owner), "_%u._tcp.%s", job->key.port, base);
+	(void)policy_tlsa_owner(owner, sizeof(owner), job->key.port, base);
 	/* 253 presentation octets without the trailing dot is the 255-octet
 	 * wire limit: a longer TLSA name cannot exist. */
 	if (strlen(owner) > MAPKEY_NAME_MAX) {
@@ -550,13 +546,7 @@ job_unlink(struct resolve_job *job)
 
 	if (!job->running)
 		return;
-	if (job->prev != NULL)
-		job->prev->next = job->next;
-	else
-		ctx->jobs = job->next;
-	if (job->next != NULL)
-		job->next->prev = job->prev;
-	job->prev = job->next = NULL;
+	LIST_REMOVE(job, link);
 	job->running = false;
 	ctx->job_count--;
 }
@@ -565,8 +555,8 @@ job_unlink(struct resolve_job *job)
 static void
 job_cancel_queries(struct resolve_job *job, bool as_timeout)
 {
-	while (job->queries != NULL) {
-		struct rquery *q = job->queries;
+	while (!LIST_EMPTY(&job->queries)) {
+		struct rquery *q = LIST_FIRST(&job->queries);
 		getdns_transaction_t tid = q->tid;
 
 		unlink_query(job, q);
@@ -657,10 +647,7 @@ resolve_start(struct resolve_ctx *ctx, const struct mapkey *key, unsigned flags,
 		goto err;
 
 	job->running = true;
-	job->next = ctx->jobs;
-	if (ctx->jobs != NULL)
-		ctx->jobs->prev = job;
-	ctx->jobs = job;
+	LIST_INSERT_HEAD(&ctx->jobs, job, link);
 	ctx->job_count++;
 
 	if (key->nexthop) {
@@ -1019,8 +1006,8 @@ resolve_ctx_free(struct resolve_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	while (ctx->jobs != NULL)
-		resolve_job_free(ctx->jobs);
+	while (!LIST_EMPTY(&ctx->jobs))
+		resolve_job_free(LIST_FIRST(&ctx->jobs));
 	getdns_dict_destroy(ctx->extensions);
 	/* The loop goes after the context: libunbound clears its events
 	 * through it during the destroy (dnsloop.h). */

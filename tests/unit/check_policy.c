@@ -493,6 +493,23 @@ START_TEST(reply_format_exact)
 }
 END_TEST
 
+/* One spelling of the TLSA owner name and of rcodes, for every caller. */
+START_TEST(tlsa_owner_and_rcode_names)
+{
+	char buf[32];
+
+	ck_assert_int_eq(policy_tlsa_owner(buf, sizeof(buf), 25, "mx.example"),
+	    19);
+	ck_assert_str_eq(buf, "_25._tcp.mx.example");
+	ck_assert_int_eq(policy_tlsa_owner(buf, 10, 587, "mx.example"), -1);
+	ck_assert_str_eq(policy_rcode_name(2), "SERVFAIL");
+	ck_assert_str_eq(policy_rcode_name(5), "REFUSED");
+	ck_assert_str_eq(policy_rcode_name(9), "NOTAUTH");
+	ck_assert_str_eq(policy_rcode_name(4095), "unknown rcode");
+	ck_assert_str_eq(policy_rcode_name(-1), "unknown rcode");
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -506,6 +523,7 @@ test_suite(void)
 	tcase_add_test(tc, ttl_is_the_minimum_of_deciding_rrsets);
 	tcase_add_test(tc, hostile_names_never_reach_the_reply);
 	tcase_add_test(tc, reply_format_exact);
+	tcase_add_test(tc, tlsa_owner_and_rcode_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
