@@ -13,13 +13,16 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cdbwrite.h"
+#include "cli.h"
 #include "elapsed.h"
 #include "journal.h"
 #include "mapkey.h"
@@ -461,4 +464,60 @@ out:
 		free(w.keys[i].key);
 	free(w.keys);
 	return rc;
+}
+
+int
+warm_main(const struct config *cfg, int argc, char **argv)
+{
+	struct warm_stats st;
+	char err[1024];
+	char **lists;
+	size_t n = 0;
+	int opt, rc;
+
+	if ((lists = calloc((size_t)argc + 1, sizeof(*lists))) == NULL)
+		return EX_SOFTWARE;
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+f:")) != -1) {
+		if (opt != 'f') {
+			free(lists);
+			return cli_usage(stderr);
+		}
+		lists[n++] = optarg;
+	}
+	if (optind != argc) {
+		free(lists);
+		return cli_usage(stderr);
+	}
+	rc = warm_run(cfg, lists, n, isatty(STDERR_FILENO) ? stderr : NULL, &st,
+	    err, sizeof(err));
+	free(lists);
+	printf("warm: %zu keys (cdb %zu, journal %zu, lists %zu; %zu invalid "
+	       "list lines) in %.2f s; resolved in %.2f s, %.1f keys/s\n",
+	    st.keys, st.from_cdb, st.from_journal, st.from_lists, st.invalid,
+	    st.seconds, st.resolve_seconds,
+	    st.resolve_seconds > 0 ? (double)st.keys / st.resolve_seconds
+	                           : 0.0);
+	printf("warm: dane-only %zu, dane %zu, notfound %zu, temp %zu "
+	       "(previous kept %zu, dropped %zu)\n",
+	    st.dane_only, st.dane, st.notfound, st.temp, st.kept, st.dropped);
+	if (rc < 0) {
+		fprintf(stderr,
+		    "danemap: warm: %s; the old cache file is "
+		    "unchanged\n",
+		    err);
+		return EX_CANTCREAT;
+	}
+	printf("warm: wrote %s (%zu records); %zu late journal keys kept for "
+	       "the next run\n",
+	    cfg->cache_file, st.written, st.handed_back);
+	if (rc == CDBWRITE_NOT_DURABLE) {
+		/* In place and in use: only a power cut could undo it. */
+		fprintf(stderr,
+		    "danemap: warm: the new cache file is in place, but %s: "
+		    "it may not survive a power cut\n",
+		    err);
+		return EX_IOERR;
+	}
+	return EX_OK;
 }

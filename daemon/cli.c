@@ -1,0 +1,35 @@
+/*
+ * cli: the danemap usage text (see cli.h). README.md and danemap(1) say
+ * the same; keep them in step.
+ */
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: danemap [-c FILE] query [-v] KEY...\n"
+    "       danemap [-c FILE] warm [-f FILE]...\n"
+    "       danemap [-c FILE] dump\n"
+    "       danemap -h | -V\n"
+    "\n"
+    "  -c FILE   configuration file (default " CONFIG_DEFAULT_FILE ")\n"
+    "  -h        show this help\n"
+    "  -V        show the version\n"
+    "\n"
+    "commands:\n"
+    "  query [-v] KEY...  print the socketmap reply for each key, as the\n"
+    "                     daemon would send it; -v adds the DNS evidence\n"
+    "  warm [-f FILE]...  re-validate the keys of the cache file, the\n"
+    "                     daemon's journal and each FILE (- is stdin), and\n"
+    "                     write a new cache file\n"
+    "  dump               list the cache file and the journal\n"
+    "\n"
+    "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP, 74 output failed;\n"
+    "warm 0 written, "
+    "73 not written (old file intact); dump 66 no cache file;\n"
+    "64 usage, 78 configuration\n";
+
+int
+cli_usage(FILE *fp)
+{
+	fputs(usage_text, fp);
+	return EX_USAGE;
+}

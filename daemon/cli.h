@@ -1,0 +1,29 @@
+/*
+ * cli: what the danemap commands share: the usage text and the exit
+ * statuses (sysexits(3), plus 1 for NOTFOUND as grep(1) has it).
+ *
+ * Deliberately not here: any command (one file each: query.c, warm.c,
+ * dump.c), reading the configuration (danemap.c).
+ */
+#ifndef DANEMAP_CLI_H
+#define DANEMAP_CLI_H
+
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "config.h"
+
+/* Exit status of `danemap query` when a key got NOTFOUND and none TEMP. */
+#define CLI_EX_NOTFOUND 1
+
+/* cli_usage: print the usage text to fp; returns EX_USAGE, so a command
+ * can end with `return cli_usage(stderr);`. */
+int cli_usage(FILE *fp);
+
+/* The commands: argv[0] is the command's name, options follow. Each
+ * returns the program's exit status. */
+int query_main(const struct config *cfg, int argc, char **argv);
+int warm_main(const struct config *cfg, int argc, char **argv);
+int dump_main(const struct config *cfg, int argc, char **argv);
+
+#endif

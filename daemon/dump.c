@@ -1,0 +1,83 @@
+/*
+ * dump: `danemap dump` lists the cache file (key, reply, expiry, source)
+ * and the keys waiting in the daemon's journal. Exit status 0, or 66 when
+ * there is no readable cache file (the journal is still listed).
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+#include "journal.h"
+#include "log.h"
+#include "record.h"
+#include "store.h"
+
+static void
+format_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+}
+
+static int
+dump_record(const char *key, size_t key_len, enum record_status status,
+    const struct record *rec, void *arg)
+{
+	time_t now = *(const time_t *)arg;
+	char clean[600], when[64];
+
+	log_sanitize(clean, sizeof(clean), key, key_len, 300);
+	if (status != RECORD_OK) {
+		printf("%s\t?\t-\tcdb (%s record, ignored)\n", clean,
+		    status == RECORD_UNKNOWN_VERSION ? "unknown version"
+		                                     : "corrupt");
+		return 0;
+	}
+	format_time((time_t)rec->expires, when, sizeof(when));
+	printf("%s\t%s\t%s\tcdb%s\n", clean, record_reply_word(rec->reply),
+	    when, now >= (time_t)rec->expires ? " (expired)" : "");
+	return 0;
+}
+
+static int
+dump_journal_key(const char *key, size_t len, void *arg)
+{
+	char clean[600];
+
+	(void)arg;
+	printf("%s\t-\t-\tjournal\n",
+	    log_sanitize(clean, sizeof(clean), key, len, 300));
+	return 0;
+}
+
+static int
+dump_rotated(const char *file, void *arg)
+{
+	return journal_read(file, dump_journal_key, arg, NULL);
+}
+
+int
+dump_main(const struct config *cfg, int argc, char **argv)
+{
+	char err[1024], journal[CONFIG_PATH_MAX + 16];
+	time_t now = time(NULL);
+	int status = EX_OK;
+
+	(void)argv;
+	if (argc != 1) {
+		return cli_usage(stderr);
+	}
+	printf("# key\treply\texpires\tsource\n");
+	if (store_cdb_scan(cfg->cache_file, dump_record, &now, err,
+	        sizeof(err)) != 0) {
+		fprintf(stderr, "danemap: dump: %s\n", err);
+		status = EX_NOINPUT;
+	}
+	snprintf(journal, sizeof(journal), "%s/journal", cfg->state_dir);
+	(void)journal_read(journal, dump_journal_key, NULL, NULL);
+	(void)journal_rotated_each(journal, dump_rotated, NULL);
+	return status;
+}

@@ -1,0 +1,287 @@
+/*
+ * query: `danemap query [-v] KEY...` runs the very resolver and policy the
+ * daemon uses and prints, as the first line for each key, the exact
+ * socketmap reply payload the daemon would send; with -v the evidence
+ * follows, indented: every RRset looked up with its DNSSEC status, rcode,
+ * TTL and records, the verdict per host, and why the policy follows. Keys
+ * are resolved concurrently.
+ *
+ * Exit status: 0 every key OK, 1 some key NOTFOUND (and none TEMP), 75
+ * some key TEMP, 74 the answers could not be written.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "mapkey.h"
+#include "policy.h"
+#include "resolve.h"
+
+struct query_item {
+	const char *arg;
+	enum mapkey_result kind;
+	const char *invalid_why;
+	struct mapkey key;
+	struct resolve_job *job; /* finished job, freed at the end */
+};
+
+struct query_run {
+	size_t outstanding;
+	struct event_base *base;
+};
+
+static void
+query_done(struct resolve_job *job, void *arg)
+{
+	struct query_run *run = arg;
+
+	(void)job;
+	if (--run->outstanding == 0)
+		event_base_loopbreak(run->base);
+}
+
+static const char *
+type_name(uint16_t type)
+{
+	switch (type) {
+	case 1:
+		return "A";
+	case 28:
+		return "AAAA";
+	case 15:
+		return "MX";
+	case 52:
+		return "TLSA";
+	case 5:
+		return "CNAME";
+	}
+	return "TYPE?";
+}
+
+static const char *
+rcode_text(int rcode)
+{
+	return rcode < 0 ? "none" : policy_rcode_name(rcode);
+}
+
+static void
+print_fact_line(const char *label, const struct policy_fact *f)
+{
+	printf("  %s: %s%s%s, %s, ttl %u\n", label,
+	    policy_answer_name(f->answer),
+	    f->answer == POLICY_ANSWER_FAILED ? " " : "",
+	    f->answer == POLICY_ANSWER_FAILED ? policy_failure_name(f->failure)
+	                                      : "",
+	    f->secure ? "secure" : "not secure", f->ttl);
+}
+
+static void
+print_evidence(const struct resolve_job *job)
+{
+	const struct policy_facts *facts = resolve_job_facts(job);
+	const struct policy_decision *d = resolve_job_decision(job);
+	const struct resolve_evidence *ev;
+	size_t count;
+	char clean[1024];
+
+	printf("  key: %s (%s, port %u)\n", resolve_job_key(job)->norm,
+	    facts->nexthop ? "[host]: no MX lookup" : "domain",
+	    resolve_job_key(job)->port);
+	ev = resolve_job_evidence(job, &count);
+	for (size_t i = 0; i < count; i++) {
+		printf("  lookup %s %s: dnssec %s, rcode %s, ttl %u -> "
+		       "%s%s%s\n",
+		    log_sanitize(clean, sizeof(clean), ev[i].qname,
+		        strlen(ev[i].qname), 255),
+		    type_name(ev[i].qtype),
+		    ev[i].transport == POLICY_TRANSPORT_OK
+		        ? resolve_dnssec_name(ev[i].dnssec)
+		        : (ev[i].transport == POLICY_TRANSPORT_TIMEOUT
+		                  ? "(timeout)"
+		                  : "(error)"),
+		    rcode_text(ev[i].rcode), ev[i].ttl,
+		    policy_answer_name(ev[i].fact.answer),
+		    ev[i].fact.answer == POLICY_ANSWER_FAILED ? " " : "",
+		    ev[i].fact.answer == POLICY_ANSWER_FAILED
+		        ? policy_failure_name(ev[i].fact.failure)
+		        : (ev[i].fact.secure ? " (secure)" : " (insecure)"));
+		for (char *p = ev[i].rdata; p != NULL && *p != '\0';) {
+			char *nl = strchr(p, '\n');
+			size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+			for (size_t c = 0; c < len; c++)
+				if (p[c] == '\t') /* presentation format */
+					p[c] = ' ';
+			printf("    %s\n",
+			    log_sanitize(clean, sizeof(clean), p, len, 400));
+			p += len + (nl != NULL);
+		}
+	}
+	if (!facts->nexthop) {
+		print_fact_line("MX RRset", &facts->mx);
+		if (facts->null_mx)
+			printf("  null MX (RFC 7505)\n");
+	}
+	for (size_t i = 0; i < facts->host_count; i++) {
+		const struct policy_host *h = &facts->hosts[i];
+		const char *why;
+		enum policy_host_state st = policy_host_state(h, &why);
+
+		printf("  host %s (preference %u%s%s): %s: %s\n",
+		    log_sanitize(clean, sizeof(clean), h->name, strlen(h->name),
+		        255),
+		    h->preference,
+		    strcmp(h->expanded, h->name) ? ", CNAME to " : "",
+		    strcmp(h->expanded, h->name) ? h->expanded : "",
+		    policy_host_state_name(st), why);
+		for (size_t r = 0; r < h->tlsa_expanded_count; r++) {
+			const struct tlsa_record *rr = &h->tlsa_expanded_rrs[r];
+			const char *unusable = NULL;
+
+			printf("    TLSA %u %u %u (%zu bytes): %s\n", rr->usage,
+			    rr->selector, rr->mtype, rr->len,
+			    tlsa_usable(rr, &unusable) ? "usable" : unusable);
+		}
+		for (size_t r = 0; r < h->tlsa_original_count; r++) {
+			const struct tlsa_record *rr = &h->tlsa_original_rrs[r];
+			const char *unusable = NULL;
+
+			printf("    TLSA at original name %u %u %u (%zu "
+			       "bytes): "
+			       "%s\n",
+			    rr->usage, rr->selector, rr->mtype, rr->len,
+			    tlsa_usable(rr, &unusable) ? "usable" : unusable);
+		}
+	}
+	printf("  decision: %s (ttl %u, %.1f ms)\n", d->reason, d->ttl,
+	    resolve_job_elapsed_ms(job));
+}
+
+static int
+exit_for(enum policy_reply reply)
+{
+	switch (reply) {
+	case POLICY_REPLY_DANE_ONLY:
+	case POLICY_REPLY_DANE:
+		return EX_OK;
+	case POLICY_REPLY_NOTFOUND:
+		return CLI_EX_NOTFOUND;
+	case POLICY_REPLY_TEMP:
+	default:
+		return EX_TEMPFAIL;
+	}
+}
+
+static int
+worse(int a, int b)
+{
+	static const int
+	    rank[] = { [EX_OK] = 0, [CLI_EX_NOTFOUND] = 1, [EX_TEMPFAIL] = 2 };
+
+	return rank[b] > rank[a] ? b : a;
+}
+
+int
+query_main(const struct config *cfg, int argc, char **argv)
+{
+	struct query_item *items = NULL;
+	struct event_base *base = NULL;
+	struct resolve_ctx *ctx = NULL;
+	struct query_run run = { 0, NULL };
+	char err[512], reply[POLICY_REASON_MAX + 16], clean[256];
+	int verbose = 0, opt, status = EX_OK;
+	size_t n;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "+v")) != -1) {
+		if (opt != 'v') {
+			return cli_usage(stderr);
+		}
+		verbose = 1;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		return cli_usage(stderr);
+	}
+	n = (size_t)argc;
+	if ((items = calloc(n, sizeof(*items))) == NULL ||
+	    (base = event_base_new()) == NULL) {
+		fprintf(stderr, "danemap: out of memory\n");
+		status = EX_SOFTWARE;
+		goto out;
+	}
+	run.base = base;
+	for (size_t i = 0; i < n; i++) {
+		items[i].arg = argv[i];
+		items[i].kind = mapkey_parse(argv[i], strlen(argv[i]),
+		    &items[i].key, &items[i].invalid_why);
+		if (items[i].kind != MAPKEY_LOOKUP)
+			continue;
+		if (ctx == NULL &&
+		    (ctx = resolve_ctx_new(cfg, base, err, sizeof(err))) ==
+		        NULL) {
+			fprintf(stderr, "danemap: %s\n", err);
+			status = EX_CONFIG;
+			goto out;
+		}
+		items[i].job = resolve_start(ctx, &items[i].key,
+		    verbose ? RESOLVE_EVIDENCE : 0, query_done, &run);
+		if (items[i].job == NULL) {
+			fprintf(stderr, "danemap: cannot start a lookup\n");
+			status = EX_SOFTWARE;
+			goto out;
+		}
+		run.outstanding++;
+	}
+	if (run.outstanding > 0)
+		event_base_dispatch(base);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *arg = log_sanitize(clean, sizeof(clean),
+		    items[i].arg, strlen(items[i].arg), 200);
+
+		if (items[i].kind != MAPKEY_LOOKUP) {
+			printf("NOTFOUND \n");
+			if (verbose)
+				printf("  key: %s: %s\n", arg,
+				    items[i].kind == MAPKEY_SKIP
+				        ? "parent-domain key or IP literal: "
+				          "no DNS lookup"
+				        : items[i].invalid_why);
+			status = worse(status, CLI_EX_NOTFOUND);
+			continue;
+		}
+		if (policy_reply_format(resolve_job_decision(items[i].job),
+		        reply, sizeof(reply)) < 0) {
+			status = EX_SOFTWARE;
+			goto out;
+		}
+		printf("%s\n", reply);
+		if (verbose)
+			print_evidence(items[i].job);
+		status = worse(status,
+		    exit_for(resolve_job_decision(items[i].job)->reply));
+	}
+	/* The answers go out before anything is torn down, so nothing at
+	 * exit can lose them; a write that failed is an error of its own. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "danemap: cannot write the answers: %s\n",
+		    strerror(errno));
+		status = EX_IOERR;
+	}
+out:
+	if (items != NULL)
+		for (size_t i = 0; i < n; i++)
+			resolve_job_free(items[i].job);
+	free(items);
+	resolve_ctx_free(ctx);
+	if (base != NULL)
+		event_base_free(base);
+	return status;
+}
