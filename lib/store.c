@@ -697,6 +697,9 @@ cdb_open_checked(const char *path, unsigned char *toc, struct file_id *id,
 	return fd;
 err:
 	close(fd);
+	/* Not the errno some call above left: callers tell "no file"
+	 * (ENOENT) from "a file that is no CDB" by it. */
+	errno = EINVAL;
 	return -1;
 }
 
@@ -818,6 +821,7 @@ store_cdb_scan(const char *path,
 	if (cdb_init(&cdb, fd) != 0) { /* checked: only out of memory */
 		close(fd);
 		snprintf(err, err_size, "%s: cannot map the file", path);
+		errno = ENOMEM;
 		return -1;
 	}
 	cdb_seqinit(&pos, &cdb);
@@ -840,6 +844,7 @@ store_cdb_scan(const char *path,
 	if (r < 0) {
 		snprintf(err, err_size, "%s: truncated or corrupt CDB file",
 		    path);
+		errno = EINVAL;
 		return -1;
 	}
 	return 0;

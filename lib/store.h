@@ -110,8 +110,9 @@ size_t store_cdb_records(const struct store *store);
  * store_cdb_scan: call fn for every record of the CDB file at path, in file
  * order, with its decode status (records of an unknown version or corrupt
  * ones are passed too, rec undefined then). fn returns 0 to go on, non-zero
- * to stop. Returns 0, or -1 with a message in err if the file cannot be
- * read or is structurally broken (ENOENT leaves errno set for the caller).
+ * to stop. Returns 0, or -1 with a message in err and errno set: ENOENT
+ * (or another open error) when there is no file to read, EINVAL when the
+ * file is not a sound CDB, ENOMEM.
  */
 int store_cdb_scan(const char *path,
     int (*fn)(const char *key, size_t key_len, enum record_status status,

@@ -388,6 +388,19 @@ else
 	fail "warm after a killed run: $(cat "$dir/warm.out")"
 fi
 
+# A cache file that is not a CDB: the warmer says so (and goes on, its
+# keys come back through the journal), whatever a step before it left in
+# errno: here no stale .tmp, so nothing else says ENOENT.
+cp "$cache" "$dir/before-random.cdb"
+rm -f "$cache.tmp"
+head -c 5000 /dev/urandom >"$cache"
+if warm && grep -q "ignoring $cache" "$dir/warm.out"; then
+	pass "warm with a random 5,000-byte cache file: reported, new file written"
+else
+	fail "warm with a random cache file: not reported: $(cat "$dir/warm.out")"
+fi
+cp "$dir/before-random.cdb" "$cache"
+
 # A disk that fills up: in a private mount namespace with a tiny tmpfs.
 if unshare -m true 2>/dev/null; then
 	unshare -m --propagation private "$0" diskfull "$dir" >"$dir/diskfull.out" 2>&1
