@@ -76,7 +76,7 @@ dump_main(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "danemap: dump: %s\n", err);
 		status = EX_NOINPUT;
 	}
-	snprintf(journal, sizeof(journal), "%s/journal", cfg->state_dir);
+	(void)journal_path(cfg->state_dir, journal, sizeof(journal));
 	(void)journal_read(journal, dump_journal_key, NULL, NULL);
 	(void)journal_rotated_each(journal, dump_rotated, NULL);
 	return status;

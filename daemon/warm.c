@@ -413,7 +413,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n, FILE *progress,
 		 * come back through the journal. Say it in the summary. */
 		fprintf(stderr, "danemap: warm: ignoring %s\n", err);
 	}
-	snprintf(journal, sizeof(journal), "%s/journal", cfg->state_dir);
+	(void)journal_path(cfg->state_dir, journal, sizeof(journal));
 	if ((rotated_now = journal_rotate(journal, w.now, rotated,
 	         sizeof(rotated))) < 0) {
 		snprintf(err, err_size, "cannot rotate %s: %s", journal,

@@ -22,6 +22,14 @@ struct journal {
 	time_t checked;
 };
 
+int
+journal_path(const char *state_dir, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/journal", state_dir);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 struct journal *
 journal_open(const char *path)
 {

@@ -23,6 +23,10 @@
 
 struct journal;
 
+/* journal_path: the journal's path in state_dir ("STATE_DIR/journal") in
+ * buf. Returns 0, or -1 if it does not fit. */
+int journal_path(const char *state_dir, char *buf, size_t size);
+
 /* journal_open: append to path (created 0640 if missing). Returns NULL on
  * memory failure only; open errors are retried on each append. */
 struct journal *journal_open(const char *path);

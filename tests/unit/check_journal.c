@@ -148,6 +148,17 @@ START_TEST(other_files_are_not_rotated_journals)
 }
 END_TEST
 
+/* The one place the journal's file name is spelt. */
+START_TEST(path_in_state_dir)
+{
+	char buf[32];
+
+	ck_assert_int_eq(journal_path("/var/lib/danemap", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "/var/lib/danemap/journal");
+	ck_assert_int_eq(journal_path("/var/lib/danemap", buf, 20), -1);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -159,6 +170,7 @@ test_suite(void)
 	tcase_add_test(tc, rotation_loses_nothing);
 	tcase_add_test(tc, malformed_lines_skipped);
 	tcase_add_test(tc, other_files_are_not_rotated_journals);
+	tcase_add_test(tc, path_in_state_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
