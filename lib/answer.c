@@ -5,35 +5,62 @@
  */
 #include "answer.h"
 
-#include <ctype.h>
 #include <getdns/getdns_extra.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/*
+ * Wire name -> presentation, by hand rather than through getdns: getdns
+ * prints a label holding a '.' (or any other byte) as it is, so "m." +
+ * "example" came out as "m..example", a different name. Letters are
+ * lowered; bytes other than letters, digits, '-' and '_' are written as
+ * \DDD (RFC 1035 §5.1), which getdns reads back as the same byte.
+ */
 int
 answer_name(const getdns_bindata *wire, char *dst, size_t size)
 {
-	char *fqdn = NULL;
-	size_t len;
+	size_t pos = 0, out = 0;
 
-	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) !=
-	        GETDNS_RETURN_GOOD ||
-	    fqdn == NULL)
+	if (wire == NULL || wire->data == NULL || size == 0)
 		return -1;
-	len = strlen(fqdn);
-	if (len > 0 && fqdn[len - 1] == '.')
-		len--;
-	if (len >= size) {
-		free(fqdn);
-		return -1;
+	while (pos < wire->size) {
+		size_t len = wire->data[pos++];
+
+		if (len == 0) {
+			dst[out] = '\0';
+			return pos == wire->size ? 0 : -1;
+		}
+		if (len > 63 || pos + len > wire->size)
+			return -1;
+		if (out > 0) {
+			if (out + 1 >= size)
+				return -1;
+			dst[out++] = '.';
+		}
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = wire->data[pos + i];
+
+			if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			    c == '-' || c == '_') {
+				if (out + 1 >= size)
+					return -1;
+				dst[out++] = (char)c;
+			} else if (c >= 'A' && c <= 'Z') {
+				if (out + 1 >= size)
+					return -1;
+				dst[out++] = (char)(c - 'A' + 'a');
+			} else {
+				if (out + 4 >= size)
+					return -1;
+				snprintf(dst + out, 5, "\\%03u", c);
+				out += 4;
+			}
+		}
+		pos += len;
 	}
-	for (size_t i = 0; i < len; i++)
-		dst[i] = (char)tolower((unsigned char)fqdn[i]);
-	dst[len] = '\0';
-	free(fqdn);
-	return 0;
+	return -1; /* no terminating root label */
 }
 
 uint32_t
@@ -285,14 +312,19 @@ answer_mx(getdns_list *answer, struct answer_mx *mx, size_t max, bool *null_mx)
 
 		if (getdns_list_get_dict(answer, i, &rr) !=
 		        GETDNS_RETURN_GOOD ||
-		    answer_rr_type(rr) != GETDNS_RRTYPE_MX ||
-		    getdns_dict_get_int(rr, "/rdata/preference", &pref) !=
+		    answer_rr_type(rr) != GETDNS_RRTYPE_MX)
+			continue;
+		/* An MX record we cannot read is not skipped: one host
+		 * less could make the rest look like dane-only. */
+		if (getdns_dict_get_int(rr, "/rdata/preference", &pref) !=
 		        GETDNS_RETURN_GOOD ||
 		    getdns_dict_get_bindata(rr, "/rdata/exchange", &exchange) !=
 		        GETDNS_RETURN_GOOD ||
 		    answer_name(exchange, all[count].mx.name,
-		        sizeof(all[count].mx.name)) != 0)
-			continue;
+		        sizeof(all[count].mx.name)) != 0) {
+			free(all);
+			return -1;
+		}
 		if (all[count].mx.name[0] == '\0') {
 			dots++;
 			continue;

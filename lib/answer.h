@@ -69,7 +69,8 @@ struct answer_mx {
  * answer_mx: the MX records of answer, in preference order (the order of
  * the section among equals), at most max of them, into mx[]. "." targets
  * (RFC 7505) are not listed; *null_mx is set when "." targets were all
- * there was. Returns how many were stored, or -1 on memory failure.
+ * there was. Returns how many were stored, or -1 on memory failure or an
+ * MX record that cannot be read (the RRset is taken whole or not at all).
  */
 int answer_mx(getdns_list *answer, struct answer_mx *mx, size_t max,
     bool *null_mx);

@@ -21,7 +21,15 @@ sources_for() {
 	fuzz_mapkey) echo lib/mapkey.c ;;
 	fuzz_record) echo lib/record.c ;;
 	fuzz_config) echo lib/config.c lib/log.c ;;
+	fuzz_answer) echo lib/answer.c lib/policy.c lib/tlsa.c ;;
 	*) echo "unknown fuzz target $1" >&2; exit 64 ;;
+	esac
+}
+
+# the libraries a target links beyond them
+libs_for() {
+	case "$1" in
+	fuzz_answer) echo "$(pkg-config --libs getdns libcrypto)" ;;
 	esac
 }
 
@@ -32,7 +40,7 @@ for t in $targets; do
 	# shellcheck disable=SC2086
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -D_GNU_SOURCE \
-		-I"$top/lib" "$top/tests/fuzz/$t.c" $srcs -o "$out/$t"
+		-I"$top/lib" "$top/tests/fuzz/$t.c" $srcs $(libs_for "$t") -o "$out/$t"
 	corpus="$out/corpus-$t"
 	mkdir -p "$corpus"
 	cp "$top/tests/fuzz/corpus/$t"/* "$corpus/" 2>/dev/null || true

@@ -496,6 +496,45 @@ START_TEST(no_usable_reply)
 }
 END_TEST
 
+/* A label may hold any byte: written so that it means the same name
+ * again (RFC 1035 §5.1 escapes), never "m." + "example" as "m..example". */
+START_TEST(names_round_trip)
+{
+	static const struct {
+		const char *rule;
+		const uint8_t wire[32];
+		size_t len;
+		const char *want; /* NULL: refused */
+	} cases[] = {
+		{ "root", { 0 }, 1, "" },
+		{ "lower case",
+		    { 2, 'M', 'x', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 0 },
+		    12, "mx.example" },
+		{ "a dot inside a label", { 2, 'm', '.', 1, 'x', 0 }, 6,
+		    "m\\046.x" },
+		{ "space and a high byte", { 3, 'a', ' ', 0xff, 0 }, 5,
+		    "a\\032\\255" },
+		{ "no root label", { 1, 'a' }, 2, NULL },
+		{ "label past the end", { 5, 'a', 'b', 0 }, 4, NULL },
+		{ "bytes after the root", { 0, 1, 'a', 0 }, 4, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		getdns_bindata b = { cases[i].len, (uint8_t *)cases[i].wire };
+		char out[ANSWER_NAME_SIZE];
+		int rc = answer_name(&b, out, sizeof(out));
+
+		if (cases[i].want == NULL)
+			ck_assert_msg(rc == -1, "%s: accepted", cases[i].rule);
+		else
+			ck_assert_msg(rc == 0 &&
+			        strcmp(out, cases[i].want) == 0,
+			    "%s: rc %d, '%s'", cases[i].rule, rc,
+			    rc == 0 ? out : "");
+	}
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -511,6 +550,7 @@ test_suite(void)
 	tcase_add_test(tc, null_mx_alone_is_no_mail);
 	tcase_add_test(tc, tlsa_rrset_copied_without_rrsigs);
 	tcase_add_test(tc, no_usable_reply);
+	tcase_add_test(tc, names_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }
