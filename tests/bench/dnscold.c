@@ -17,7 +17,7 @@
  *   dane=.. notfound=.. temp=..
  *
  * secure: answers with AD set; errors: timeouts and rcodes other than
- * NOERROR/NXDOMAIN. The reply counts follow DESIGN.md §4 closely enough
+ * NOERROR/NXDOMAIN. The reply counts follow doc/design.md §4 closely enough
  * to tell the benchmark's domains apart (no CNAME chasing, every TLSA
  * record counts as usable); they show a wrong answer, they are not the
  * policy. Exits 1 if any query failed.
@@ -32,7 +32,6 @@
 #include <ctype.h>
 #include <event2/event.h>
 #include <getdns/getdns.h>
-#include <getdns/getdns_ext_libevent.h>
 #include <getdns/getdns_extra.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dnsloop.h"
 #include "elapsed.h"
 
 #define MAX_HOSTS 8
@@ -451,6 +451,7 @@ main(int argc, char **argv)
 {
 	struct run r = { .concurrency = 32, .timeout_ms = 5000 };
 	struct timespec t0;
+	struct dnsloop *loop = NULL;
 	double s;
 	int opt, rc = 1;
 
@@ -481,7 +482,8 @@ main(int argc, char **argv)
 	    getdns_context_set_edns_do_bit(r.gd, 1) ||
 	    /* never reached: our timers cancel first */
 	    getdns_context_set_timeout(r.gd, (uint64_t)r.timeout_ms + 60000) ||
-	    getdns_extension_set_libevent_base(r.gd, r.base)) {
+	    (loop = dnsloop_new(r.base)) == NULL ||
+	    getdns_context_set_eventloop(r.gd, dnsloop_getdns(loop))) {
 		fprintf(stderr, "dnscold: cannot set up getdns for %s\n",
 		    argv[optind]);
 		goto out;
@@ -500,6 +502,7 @@ main(int argc, char **argv)
 out:
 	if (r.gd != NULL)
 		getdns_context_destroy(r.gd);
+	dnsloop_free(loop); /* after the context: see dnsloop.h */
 	if (r.base != NULL)
 		event_base_free(r.base);
 	for (size_t i = 0; i < r.count; i++)
