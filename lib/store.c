@@ -754,11 +754,18 @@ cdb_reopen(struct store *store)
 int
 store_cdb_use(struct store *store, const char *path)
 {
-	char *copy = strdup(path);
+	char *copy;
 
-	if (copy == NULL)
+	/* Never trade a verified file for a worse one: the open file stays
+	 * in use until a sound file replaces it, and the same path with
+	 * the same file is not read again. */
+	if (store->cdb_path != NULL && strcmp(store->cdb_path, path) == 0)
+		return store_cdb_check(store, time(NULL), 1) < 0 ||
+		        store->cdb_fd < 0
+		    ? -1
+		    : 0;
+	if ((copy = strdup(path)) == NULL)
 		return -1;
-	cdb_close(store);
 	free(store->cdb_path);
 	store->cdb_path = copy;
 	store->failed_valid = false;

@@ -89,9 +89,12 @@ size_t store_count(const struct store *store);
 
 /*
  * store_cdb_use: read records from the CDB at path (copied) from now on,
- * opening it at once if it exists. Returns 0 if it is open, -1 if not (a
- * missing file is normal before the first warm run; other errors are
- * logged). Either way later store_cdb_check calls keep watching path.
+ * opening it at once if it exists. A file already open stays in use until
+ * a sound one replaces it (a corrupt or missing file at path never costs
+ * the verified one); the same path with the same file is not read again.
+ * Returns 0 if a file is open, -1 if not (a missing file is normal before
+ * the first warm run; other errors are logged). Either way later
+ * store_cdb_check calls keep watching path.
  */
 int store_cdb_use(struct store *store, const char *path);
 

@@ -350,6 +350,29 @@ chmod 000 "$dir/bad"
 fault "unreadable file" "mode 000"
 mkfifo "$dir/bad"
 fault "a FIFO" "not a regular file"
+# SIGHUP while a corrupt file sits at cache_file: the reload keeps the
+# verified file it has (DNS is down, so only that file can answer a key
+# not asked before).
+rm -f "$cache"
+cp "$dir/good.cdb" "$cache"
+sleep 1.5
+hupkey=dane-two.test
+hupwant=$(cdb -q "$dir/good.cdb" "$hupkey" | awk '{ print $2 }')
+head -c 8192 /dev/urandom >"$dir/bad"
+mv "$dir/bad" "$cache"
+n_before=$(grep -c 'configuration reloaded' "$log")
+kill -HUP "$dpid"
+i=0
+while [ "$(grep -c 'configuration reloaded' "$log")" = "$n_before" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+got=$(ask "$sock" "$hupkey")
+case "$hupwant:$got" in
+dane-only:"OK dane-only" | dane:"OK dane" | notfound:"NOTFOUND ")
+	pass "SIGHUP with a corrupt cache file: still answers from the verified one ($hupkey -> '$got')" ;;
+*) fail "SIGHUP with a corrupt cache file: $hupkey -> '$got', the good file says '$hupwant'" ;;
+esac
 # Unknown record versions: a well-formed CDB, so the daemon takes it, but
 # never trusts its records: with DNS back, answers are live and right.
 printf '+13,25:dane-one.test->9 dane-only 99999999999 1\n\n' | cdb -c "$dir/bad"
