@@ -61,7 +61,12 @@
 /* A whole request netstring: "10000:" + payload + ",". */
 #define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
 #define REPLY_MAX (POLICY_REASON_MAX + 32)
+/* Key bytes a log line shows; a request keeps one more, so a line can
+ * still mark a longer key as cut. */
+#define KEY_LOG_IN 255
 #define KEY_LOG_MAX 300
+/* Seconds between two statistics lines (also written at exit). */
+#define STATS_INTERVAL 60
 /* A connection's own input buffer holds any ordinary request; a longer one
  * (up to REQUEST_MAX) gets a heap buffer while it is read. */
 #define CONN_INBUF 512
@@ -73,6 +78,74 @@
 struct server;
 struct lookup;
 
+/*
+ * Where an answer came from: its log line's source= and its count in the
+ * statistics line. Only what a live lookup decided is logged at info, a
+ * line per answer (what an admin greps the mail log for); answers from a
+ * cache or with nothing to look up are most answers, cost less to give
+ * than a log line would, and are logged at debug, counted at info.
+ */
+enum answer_source {
+	SOURCE_MEMORY,   /* the memory cache */
+	SOURCE_CDB,      /* the cache file `danemap warm` writes */
+	SOURCE_LIVE,     /* a live lookup this request started */
+	SOURCE_SHARED,   /* a live lookup an earlier request started */
+	SOURCE_STALE,    /* an expired answer: its refresh failed */
+	SOURCE_QUEUE,    /* TEMP: no lookup slot before the deadline */
+	SOURCE_NOLOOKUP, /* nothing to look up: not a host key, another map */
+	SOURCE_COUNT
+};
+
+static const struct {
+	const char *name;
+	enum log_level level;
+} answer_sources[SOURCE_COUNT] = {
+	[SOURCE_MEMORY] = { "memory", LOG_LEVEL_DEBUG },
+	[SOURCE_CDB] = { "cdb", LOG_LEVEL_DEBUG },
+	[SOURCE_LIVE] = { "live", LOG_LEVEL_INFO },
+	[SOURCE_SHARED] = { "shared", LOG_LEVEL_INFO },
+	[SOURCE_STALE] = { "stale", LOG_LEVEL_INFO },
+	[SOURCE_QUEUE] = { "queue", LOG_LEVEL_INFO },
+	[SOURCE_NOLOOKUP] = { "nolookup", LOG_LEVEL_DEBUG },
+};
+
+/* What an answer said, for the statistics line. */
+enum answer_kind {
+	KIND_DANE_ONLY,
+	KIND_DANE,
+	KIND_NOTFOUND,
+	KIND_TEMP,
+	KIND_PERM,
+	KIND_COUNT
+};
+
+static const char *const answer_kinds[KIND_COUNT] = {
+	[KIND_DANE_ONLY] = "dane-only",
+	[KIND_DANE] = "dane",
+	[KIND_NOTFOUND] = "notfound",
+	[KIND_TEMP] = "temp",
+	[KIND_PERM] = "perm",
+};
+
+/* Answers given since the last statistics line. */
+struct answer_stats {
+	unsigned long by_source[SOURCE_COUNT];
+	unsigned long by_kind[KIND_COUNT];
+	struct timespec since;
+};
+
+/*
+ * A cacheable reply ("OK dane-only", "OK dane", "NOTFOUND "), framed once
+ * at start by the functions that frame any other reply: a cached answer
+ * then formats nothing.
+ */
+struct fixed_reply {
+	char text[16]; /* the payload, for the log line */
+	char frame[24];
+	size_t frame_len;
+	enum answer_kind kind;
+};
+
 struct request {
 	struct conn *conn;
 	struct request *next;  /* the connection's queue, in order */
@@ -81,15 +154,16 @@ struct request {
 	bool done;
 	char reply[REPLY_MAX];
 	size_t reply_len;
-	char key_log[KEY_LOG_MAX];
+	char key[KEY_LOG_IN + 1]; /* as asked, cut: only for log lines */
+	size_t key_len;
 	struct timespec started;
 };
 
 struct conn {
 	struct server *srv;
 	evutil_socket_t fd;
-	struct event *rev;   /* readable, or idle; pending while reading */
-	struct event *wev;   /* writable; pending while out has bytes */
+	struct event *rev;    /* readable, or idle; pending while reading */
+	struct event *wev;    /* writable; pending while out has bytes */
 	struct evbuffer *out; /* what the socket did not take at once */
 	struct conn *prev, *next;
 	struct request *head, *tail;
@@ -100,7 +174,7 @@ struct conn {
 	bool parsing;           /* in conn_parse: it closes, not conn_flush */
 	bool partial;           /* part of a request is buffered, since: */
 	struct timespec partial_since;
-	char *in;               /* inbuf, or a heap buffer of REQUEST_MAX */
+	char *in; /* inbuf, or a heap buffer of REQUEST_MAX */
 	size_t in_len;
 	char inbuf[CONN_INBUF];
 };
@@ -143,6 +217,9 @@ struct server {
 	struct lookup *running, *queued, *queued_tail;
 	size_t running_count;
 	struct event *sig_hup, *sig_term, *sig_int, *tick, *hard_stop;
+	struct event *stats_timer;
+	struct answer_stats stats;
+	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
 	bool stopping;
 	time_t refused_logged;
 };
@@ -183,17 +260,22 @@ static void conn_resume(struct conn *c);
 static void
 conn_flush(struct conn *c)
 {
+	bool sent = false;
+
 	while (c->head != NULL && c->head->done) {
 		struct request *r = c->head;
 
 		conn_send(c, r->reply, r->reply_len);
-		elapsed_start(&c->active);
+		sent = true;
 		c->head = r->next;
 		if (c->head == NULL)
 			c->tail = NULL;
 		c->pending--;
 		free(r);
 	}
+	/* While parsing, conn_on_read has just read the clock for c. */
+	if (sent && !c->parsing)
+		elapsed_start(&c->active);
 	if (c->head == NULL && (c->closing || c->srv->stopping)) {
 		c->closing = true;
 		if (c->parsing)
@@ -206,11 +288,72 @@ conn_flush(struct conn *c)
 		conn_resume(c);
 }
 
+static enum answer_kind
+answer_kind_of(enum policy_reply reply)
+{
+	switch (reply) {
+	case POLICY_REPLY_DANE_ONLY:
+		return KIND_DANE_ONLY;
+	case POLICY_REPLY_DANE:
+		return KIND_DANE;
+	case POLICY_REPLY_NOTFOUND:
+		return KIND_NOTFOUND;
+	case POLICY_REPLY_TEMP:
+	default:
+		return KIND_TEMP;
+	}
+}
+
+/* Count an answer, and log it if its source's level is written: only then
+ * is the key made printable and the clock read. */
+static void
+answer_note(struct server *srv, enum answer_source source,
+    enum answer_kind kind, const char *key, size_t key_len,
+    const struct timespec *started, const char *text, const char *reason)
+{
+	enum log_level level = answer_sources[source].level;
+	char key_log[KEY_LOG_MAX];
+
+	srv->stats.by_source[source]++;
+	srv->stats.by_kind[kind]++;
+	if (!log_enabled(level))
+		return;
+	log_msg(level, "key=%s reply=\"%s\" source=%s ms=%.1f%s%s",
+	    log_sanitize(key_log, sizeof(key_log), key, key_len, KEY_LOG_IN),
+	    text, answer_sources[source].name, elapsed_ms(started),
+	    reason[0] != '\0' ? " reason=" : "", reason);
+}
+
+/* A request of c's that cannot be answered before earlier ones are,
+ * queued after them; NULL when out of memory (c is closing then). */
+static struct request *
+request_new(struct conn *c, const char *key, size_t key_len)
+{
+	struct request *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		log_msg(LOG_LEVEL_ERR, "out of memory: closing a connection");
+		c->closing = true;
+		return NULL;
+	}
+	r->conn = c;
+	r->key_len = key_len < sizeof(r->key) ? key_len : sizeof(r->key);
+	memcpy(r->key, key, r->key_len);
+	r->started = c->active; /* when its bytes were read */
+	if (c->tail != NULL)
+		c->tail->next = r;
+	else
+		c->head = r;
+	c->tail = r;
+	c->pending++;
+	return r;
+}
+
 /* Answer r with a policy decision (the same bytes `danemap query` prints
  * as its first line, netstring-framed) and log it. */
 static void
 request_answer(struct request *r, const struct policy_decision *d,
-    const char *source)
+    enum answer_source source)
 {
 	char payload[REPLY_MAX];
 	int n = policy_reply_format(d, payload, sizeof(payload));
@@ -221,35 +364,118 @@ request_answer(struct request *r, const struct policy_decision *d,
 	len = netstring_encode(r->reply, sizeof(r->reply), payload, (size_t)n);
 	r->reply_len = len > 0 ? (size_t)len : 0;
 	r->done = true;
-	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s\" source=%s ms=%.1f%s%s",
-	    r->key_log, payload, source, elapsed_ms(&r->started),
-	    d->reason[0] != '\0' ? " reason=" : "", d->reason);
+	answer_note(r->conn->srv, source, answer_kind_of(d->reply), r->key,
+	    r->key_len, &r->started, payload, d->reason);
 	conn_flush(r->conn);
 }
 
+/* Answer r with a cached reply. */
 static void
-request_answer_status(struct request *r, enum sockmap_status st,
-    const char *text, const char *source)
+request_answer_fixed(struct request *r, const struct fixed_reply *fr,
+    enum answer_source source)
 {
-	long len = sockmap_format_reply(r->reply, sizeof(r->reply), st, text);
-
-	r->reply_len = len > 0 ? (size_t)len : 0;
+	memcpy(r->reply, fr->frame, fr->frame_len);
+	r->reply_len = fr->frame_len;
 	r->done = true;
-	log_msg(LOG_LEVEL_INFO, "key=%s reply=\"%s %s\" source=%s ms=%.1f",
-	    r->key_log, sockmap_status_word(st), text != NULL ? text : "",
-	    source, elapsed_ms(&r->started));
+	answer_note(r->conn->srv, source, fr->kind, r->key, r->key_len,
+	    &r->started, fr->text, "");
 	conn_flush(r->conn);
 }
 
+/*
+ * Answer c's newest request, not yet queued, with a reply known at once
+ * (frame: netstring-framed; text: its payload, for the log line). With
+ * nothing queued before it, as for nearly every Postfix request, it is
+ * sent straight away and no request is allocated; otherwise it waits in
+ * the queue behind the requests before it.
+ */
 static void
-answer_from_hit(struct request *r, const struct store_hit *hit,
-    const char *source)
+conn_answer_now(struct conn *c, const char *key, size_t key_len,
+    const char *frame, size_t frame_len, const char *text,
+    enum answer_source source, enum answer_kind kind)
 {
-	struct policy_decision d;
+	struct request *r;
 
-	memset(&d, 0, sizeof(d));
-	d.reply = hit->reply;
-	request_answer(r, &d, source);
+	answer_note(c->srv, source, kind, key, key_len, &c->active, text, "");
+	if (c->head == NULL) {
+		conn_send(c, frame, frame_len);
+		conn_flush(c); /* closes c if it is closing */
+		return;
+	}
+	if ((r = request_new(c, key, key_len)) == NULL)
+		return;
+	memcpy(r->reply, frame, frame_len);
+	r->reply_len = frame_len;
+	r->done = true;
+}
+
+static void
+conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
+    const struct fixed_reply *fr, enum answer_source source)
+{
+	conn_answer_now(c, key, key_len, fr->frame, fr->frame_len, fr->text,
+	    source, fr->kind);
+}
+
+/* The framed reply for a cached answer; NULL for TEMP, never cached. */
+static const struct fixed_reply *
+fixed_reply_of(const struct server *srv, enum policy_reply reply)
+{
+	return (unsigned)reply <= POLICY_REPLY_NOTFOUND ? &srv->fixed[reply]
+	                                                : NULL;
+}
+
+/* Frame the cacheable replies once (see struct fixed_reply). */
+static int
+fixed_replies_init(struct server *srv)
+{
+	for (unsigned i = 0; i <= POLICY_REPLY_NOTFOUND; i++) {
+		struct fixed_reply *fr = &srv->fixed[i];
+		struct policy_decision d;
+		int n;
+		long len;
+
+		memset(&d, 0, sizeof(d));
+		d.reply = (enum policy_reply)i;
+		n = policy_reply_format(&d, fr->text, sizeof(fr->text));
+		if (n < 0)
+			return -1;
+		len = netstring_encode(fr->frame, sizeof(fr->frame), fr->text,
+		    (size_t)n);
+		if (len < 0)
+			return -1;
+		fr->frame_len = (size_t)len;
+		fr->kind = answer_kind_of(d.reply);
+	}
+	return 0;
+}
+
+/* The statistics line, if anything was answered since the last one:
+ * answers by source and by reply. The counts start again either way. */
+static void
+stats_log(struct server *srv)
+{
+	struct answer_stats *st = &srv->stats;
+	unsigned long total = 0;
+	char line[512]; /* 12 fields of at most 31 bytes */
+	size_t off = 0;
+
+	for (unsigned i = 0; i < SOURCE_COUNT; i++)
+		total += st->by_source[i];
+	if (total > 0 && log_enabled(LOG_LEVEL_INFO)) {
+		for (unsigned i = 0; i < SOURCE_COUNT; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			    "%s%s=%lu", i > 0 ? " " : "",
+			    answer_sources[i].name, st->by_source[i]);
+		for (unsigned i = 0; i < KIND_COUNT; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			    "%s %s=%lu", i > 0 ? "" : ";", answer_kinds[i],
+			    st->by_kind[i]);
+		log_msg(LOG_LEVEL_INFO, "statistics: %lu answers in %.0f s: %s",
+		    total, elapsed_ms(&st->since) / 1e3, line);
+	}
+	memset(st, 0, sizeof(*st));
+	elapsed_start(&st->since);
 }
 
 /* ------------------------------------------------------------ lookups */
@@ -276,7 +502,7 @@ lookup_free(struct lookup *lk)
 /* Answer every request waiting on lk with TEMP reason (a failure of ours,
  * never of the DNS: transient), then free lk. */
 static void
-lookup_fail(struct lookup *lk, const char *reason, const char *source)
+lookup_fail(struct lookup *lk, const char *reason, enum answer_source source)
 {
 	struct policy_decision d;
 
@@ -339,7 +565,8 @@ lookup_done(struct resolve_job *job, void *arg)
 	struct server *srv = lk->srv;
 	const struct policy_decision *d = resolve_job_decision(job);
 	time_t now = time(NULL);
-	const char *source = "live";
+	enum answer_source source = SOURCE_LIVE;
+	const struct fixed_reply *stale = fixed_reply_of(srv, lk->stale.reply);
 
 	lookup_unlink(&srv->running, lk);
 	srv->running_count--;
@@ -365,16 +592,21 @@ lookup_done(struct resolve_job *job, void *arg)
 		lk->waiters = r->lnext;
 		r->lookup = NULL;
 		if (d->reply == POLICY_REPLY_TEMP && lk->has_stale &&
+		    stale != NULL &&
 		    store_stale_usable(lk->stale.expires, d->transient, now,
 		        srv->cfg.stale_ttl)) {
+			char key_log[KEY_LOG_MAX];
+
 			log_msg(LOG_LEVEL_NOTICE,
 			    "key=%s refresh failed (%s): serving the expired "
 			    "answer",
-			    r->key_log, d->reason);
-			answer_from_hit(r, &lk->stale, "stale");
+			    log_sanitize(key_log, sizeof(key_log), r->key,
+			        r->key_len, KEY_LOG_IN),
+			    d->reason);
+			request_answer_fixed(r, stale, SOURCE_STALE);
 		} else
 			request_answer(r, d, source);
-		source = "shared";
+		source = SOURCE_SHARED;
 	}
 	lookup_free(lk);
 	start_queued(srv);
@@ -388,7 +620,7 @@ lookup_start(struct server *srv, struct lookup *lk)
 	lk->ctx = srv->resolver;
 	lk->job = resolve_start(lk->ctx, &lk->key, 0, lookup_done, lk);
 	if (lk->job == NULL) {
-		lookup_fail(lk, "cannot start a lookup", "live");
+		lookup_fail(lk, "cannot start a lookup", SOURCE_LIVE);
 		return;
 	}
 	lk->next = srv->running;
@@ -420,7 +652,7 @@ lookup_queue_expired(evutil_socket_t fd, short what, void *arg)
 		}
 	snprintf(reason, sizeof(reason),
 	    "server busy: %u lookups already running", srv->cfg.max_lookups);
-	lookup_fail(lk, reason, "queue");
+	lookup_fail(lk, reason, SOURCE_QUEUE);
 }
 
 static struct lookup *
@@ -434,67 +666,68 @@ lookup_find(struct lookup *list, const char *norm)
 
 /* ------------------------------------------------------------ requests */
 
+/*
+ * One request, map and key split out of it by conn_parse. An answer known
+ * at once (a cache hit, nothing to look up) is given at once; otherwise
+ * the request is queued on c and waits on a live lookup.
+ */
 static void
-handle_request(struct conn *c, const char *payload, size_t len)
+handle_request(struct conn *c, const char *map, size_t map_len, const char *key,
+    size_t key_len)
 {
 	struct server *srv = c->srv;
-	struct request *r = calloc(1, sizeof(*r));
-	const char *map, *key, *why = NULL;
-	size_t map_len, key_len;
+	const struct fixed_reply *fr;
+	const char *why = NULL;
+	struct request *r;
 	struct mapkey mk;
 	struct store_hit hit;
 	enum store_result sr;
 	struct lookup *lk;
 
-	if (r == NULL) {
-		log_msg(LOG_LEVEL_ERR, "out of memory: closing a connection");
-		c->closing = true;
-		return;
-	}
-	r->conn = c;
-	elapsed_start(&r->started);
-	if (c->tail != NULL)
-		c->tail->next = r;
-	else
-		c->head = r;
-	c->tail = r;
-	c->pending++;
-
-	/* sockmap_parse_request succeeded in conn_read: payload has a
-	 * non-empty map name and a space. */
-	(void)sockmap_parse_request(payload, len, &map, &map_len, &key,
-	    &key_len);
-	log_sanitize(r->key_log, sizeof(r->key_log), key, key_len, 255);
 	if (map_len != strlen(srv->cfg.map_name) ||
 	    memcmp(map, srv->cfg.map_name, map_len) != 0) {
-		char name[80];
+		char name[80], frame[REPLY_MAX];
+		long n = sockmap_format_reply(frame, sizeof(frame),
+		    SOCKMAP_PERM, "unknown map name");
 
 		log_msg(LOG_LEVEL_WARNING,
 		    "unknown map name \"%s\" (this daemon serves \"%s\")",
 		    log_sanitize(name, sizeof(name), map, map_len, 60),
 		    srv->cfg.map_name);
-		request_answer_status(r, SOCKMAP_PERM, "unknown map name",
-		    "request");
+		conn_answer_now(c, key, key_len, frame, n > 0 ? (size_t)n : 0,
+		    "PERM unknown map name", SOURCE_NOLOOKUP, KIND_PERM);
 		return;
 	}
 	switch (mapkey_parse(key, key_len, &mk, &why)) {
 	case MAPKEY_SKIP:
-		request_answer_status(r, SOCKMAP_NOTFOUND, NULL, "key");
+		conn_answer_fixed(c, key, key_len,
+		    &srv->fixed[POLICY_REPLY_NOTFOUND], SOURCE_NOLOOKUP);
 		return;
 	case MAPKEY_INVALID:
-		log_msg(LOG_LEVEL_WARNING, "key=%s invalid: %s", r->key_log,
-		    why);
-		request_answer_status(r, SOCKMAP_NOTFOUND, NULL, "key");
+		if (log_enabled(LOG_LEVEL_WARNING)) {
+			char key_log[KEY_LOG_MAX];
+
+			log_msg(LOG_LEVEL_WARNING, "key=%s invalid: %s",
+			    log_sanitize(key_log, sizeof(key_log), key, key_len,
+			        KEY_LOG_IN),
+			    why);
+		}
+		conn_answer_fixed(c, key, key_len,
+		    &srv->fixed[POLICY_REPLY_NOTFOUND], SOURCE_NOLOOKUP);
 		return;
 	case MAPKEY_LOOKUP:
 		break;
 	}
 	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
-	if (sr == STORE_FRESH) {
-		answer_from_hit(r, &hit,
-		    hit.source == STORE_SOURCE_CDB ? "cdb" : "cache");
+	if (sr == STORE_FRESH &&
+	    (fr = fixed_reply_of(srv, hit.reply)) != NULL) {
+		conn_answer_fixed(c, key, key_len, fr,
+		    hit.source == STORE_SOURCE_CDB ? SOURCE_CDB
+		                                   : SOURCE_MEMORY);
 		return;
 	}
+	if ((r = request_new(c, key, key_len)) == NULL)
+		return;
 	if ((lk = lookup_find(srv->running, mk.norm)) == NULL)
 		lk = lookup_find(srv->queued, mk.norm);
 	if (lk == NULL) {
@@ -506,7 +739,7 @@ handle_request(struct conn *c, const char *payload, size_t len)
 				                         POLICY_REPLY_TEMP };
 
 			snprintf(d.reason, sizeof(d.reason), "out of memory");
-			request_answer(r, &d, "live");
+			request_answer(r, &d, SOURCE_LIVE);
 			return;
 		}
 		lk->srv = srv;
@@ -647,7 +880,7 @@ conn_parse(struct conn *c)
 		}
 		off += used;
 		c->parsing = true;
-		handle_request(c, payload, plen);
+		handle_request(c, map, map_len, key, key_len);
 		c->parsing = false;
 		if (c->closing) { /* stopping, or out of memory */
 			conn_flush(c);
@@ -684,8 +917,9 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_TIMEOUT) {
 		/* Waiting on DNS is not idleness, and idleness starts at the
 		 * last reply, not at the last read. */
-		if (c->pending > 0 || elapsed_ms(&c->active) <
-		                          (double)c->srv->cfg.idle_timeout_ms)
+		if (c->pending > 0 ||
+		    elapsed_ms(&c->active) <
+		        (double)c->srv->cfg.idle_timeout_ms)
 			return;
 		log_msg(LOG_LEVEL_DEBUG, "idle connection closed");
 		conn_free(c);
@@ -700,15 +934,16 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 
 		if (c->in_len == cap) {
 			if (c->in != c->inbuf) { /* cannot happen: decode
-						  * refuses longer lengths */
+				                  * refuses longer lengths */
 				conn_reject(c, "request too long", c->in,
 				    c->in_len);
 				return;
 			}
 			if ((c->in = malloc(REQUEST_MAX)) == NULL) {
 				c->in = c->inbuf;
-				log_msg(LOG_LEVEL_ERR, "out of memory: closing "
-				                       "a connection");
+				log_msg(LOG_LEVEL_ERR,
+				    "out of memory: closing "
+				    "a connection");
 				conn_free(c);
 				return;
 			}
@@ -732,8 +967,9 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 		/* A request sent a byte at a time must still end within the
 		 * idle timeout (Postfix sends each in one piece): a trickle
 		 * would otherwise hold the connection for ever. */
-		if (c->partial && elapsed_ms(&c->partial_since) >=
-		                      (double)c->srv->cfg.idle_timeout_ms) {
+		if (c->partial &&
+		    elapsed_ms(&c->partial_since) >=
+		        (double)c->srv->cfg.idle_timeout_ms) {
 			conn_reject(c, "not finished within idle_timeout",
 			    c->in, c->in_len);
 			return;
@@ -799,8 +1035,8 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	srv->conns = c;
 	srv->conn_count++;
 	elapsed_start(&c->active);
-	c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read,
-	    c);
+	c->rev =
+	    event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
 	c->wev = event_new(srv->base, fd, EV_WRITE, conn_on_write, c);
 	c->out = evbuffer_new();
 	if (c->rev == NULL || c->wev == NULL || c->out == NULL) {
@@ -1117,6 +1353,14 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)store_cdb_check(srv->store, time(NULL), 0);
 }
 
+static void
+on_stats(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stats_log(arg);
+}
+
 /* ------------------------------------------------------------ main */
 
 static const char usage_text[] =
@@ -1163,6 +1407,8 @@ server_free(struct server *srv)
 		event_free(srv->sig_int);
 	if (srv->tick != NULL)
 		event_free(srv->tick);
+	if (srv->stats_timer != NULL)
+		event_free(srv->stats_timer);
 	if (srv->hard_stop != NULL)
 		event_free(srv->hard_stop);
 	if (srv->base != NULL)
@@ -1187,7 +1433,8 @@ int
 main(int argc, char **argv)
 {
 	static struct server srv;
-	struct timeval second = { 1, 0 };
+	struct timeval second = { 1, 0 },
+	               stats_interval = { STATS_INTERVAL, 0 };
 	char err[1024], journal[CONFIG_PATH_MAX + 16];
 	int opt, foreground = 0, check_only = 0, status = EXIT_SOFTWARE;
 
@@ -1233,7 +1480,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((srv.base = event_base_new()) == NULL ||
-	    (srv.store = store_new(srv.cfg.cache_entries)) == NULL) {
+	    (srv.store = store_new(srv.cfg.cache_entries)) == NULL ||
+	    fixed_replies_init(&srv) != 0) {
 		log_msg(LOG_LEVEL_ERR, "out of memory");
 		goto out;
 	}
@@ -1262,12 +1510,15 @@ main(int argc, char **argv)
 	srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, &srv);
 	srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, &srv);
 	srv.hard_stop = evtimer_new(srv.base, on_hard_stop, &srv);
+	srv.stats_timer = event_new(srv.base, -1, EV_PERSIST, on_stats, &srv);
 	if (srv.journal == NULL || srv.sig_hup == NULL ||
 	    srv.sig_term == NULL || srv.sig_int == NULL || srv.tick == NULL ||
-	    srv.hard_stop == NULL || event_add(srv.sig_hup, NULL) != 0 ||
+	    srv.hard_stop == NULL || srv.stats_timer == NULL ||
+	    event_add(srv.sig_hup, NULL) != 0 ||
 	    event_add(srv.sig_term, NULL) != 0 ||
 	    event_add(srv.sig_int, NULL) != 0 ||
-	    event_add(srv.tick, &second) != 0) {
+	    event_add(srv.tick, &second) != 0 ||
+	    event_add(srv.stats_timer, &stats_interval) != 0) {
 		log_msg(LOG_LEVEL_ERR, "cannot set up events");
 		goto out;
 	}
@@ -1277,7 +1528,9 @@ main(int argc, char **argv)
 	    srv.listener_count, srv.cfg.map_name,
 	    srv.cfg.resolution == CONFIG_RESOLUTION_STUB ? "stub"
 	                                                 : "recursive");
+	elapsed_start(&srv.stats.since);
 	event_base_dispatch(srv.base);
+	stats_log(&srv); /* what the last interval answered */
 	log_msg(LOG_LEVEL_NOTICE, "stopped");
 	status = 0;
 out:

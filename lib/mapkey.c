@@ -1,5 +1,5 @@
 /*
- * mapkey: socketmap key -> lookup target (see mapkey.h, DESIGN.md §3).
+ * mapkey: socketmap key -> lookup target (see mapkey.h, doc/design.md §3).
  *
  * Accepts only what a mail host name can be (LDH plus '_', labels 1..63,
  * at most 253 octets in presentation form): anything else is answered
@@ -7,7 +7,6 @@
  */
 #include "mapkey.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,6 +87,35 @@ parse_port(const char *s, size_t len, unsigned *port)
 	return 0;
 }
 
+/* The cache key: "name", "name:port", "[name]" or "[name]:port" (port 25
+ * left out). Spelt out rather than with snprintf, which would be most of
+ * the cost of parsing a key (every request parses one). norm has room for
+ * MAPKEY_NORM_MAX + 1 bytes; name_len is at most MAPKEY_NAME_MAX. */
+static void
+norm_format(char *norm, const char *name, size_t name_len, bool nexthop,
+    unsigned port)
+{
+	char digits[5];
+	size_t n = 0;
+
+	if (nexthop)
+		*norm++ = '[';
+	memcpy(norm, name, name_len);
+	norm += name_len;
+	if (nexthop)
+		*norm++ = ']';
+	if (port != 25) {
+		*norm++ = ':';
+		do {
+			digits[n++] = (char)('0' + port % 10);
+			port /= 10;
+		} while (port > 0 && n < sizeof(digits));
+		while (n > 0)
+			*norm++ = digits[--n];
+	}
+	*norm = '\0';
+}
+
 static enum mapkey_result
 invalid(const char **why, const char *reason)
 {
@@ -157,11 +185,6 @@ mapkey_parse(const char *key, size_t len, struct mapkey *out, const char **why)
 	out->name[name_len] = '\0';
 	out->nexthop = nexthop;
 	out->port = port;
-	if (nexthop)
-		snprintf(out->norm, sizeof(out->norm),
-		    port == 25 ? "[%s]" : "[%s]:%u", out->name, port);
-	else
-		snprintf(out->norm, sizeof(out->norm),
-		    port == 25 ? "%s" : "%s:%u", out->name, port);
+	norm_format(out->norm, out->name, name_len, nexthop, port);
 	return MAPKEY_LOOKUP;
 }

@@ -39,7 +39,7 @@ struct store_entry {
 	struct store_entry *newer, *older; /* LRU list */
 	uint32_t hash;
 	time_t expires;
-	time_t stored; /* when the lookup behind it was made */
+	time_t stored;        /* when the lookup behind it was made */
 	uint32_t checked_gen; /* CDB generation it beats; 0: not compared */
 	uint8_t reply;
 	bool from_cdb; /* a copy of a CDB record */
@@ -171,15 +171,15 @@ remove_entry(struct store *store, struct store_entry *e)
 }
 
 static enum store_result
-memory_get(struct store *store, const char *key, size_t len, time_t now,
-    struct store_hit *hit, struct store_entry **entry)
+memory_get(struct store *store, const char *key, size_t len, uint32_t hash,
+    time_t now, struct store_hit *hit, struct store_entry **entry)
 {
 	struct store_entry **link, *e;
 
 	*entry = NULL;
 	if (store->max == 0)
 		return STORE_MISS;
-	e = find(store, key, len, store_hash(store, key, len), &link);
+	e = find(store, key, len, hash, &link);
 	if (e == NULL)
 		return STORE_MISS;
 	lru_unlink(store, e);
@@ -292,8 +292,8 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 
 	if (store->cdb_fd < 0)
 		return STORE_MISS;
-	found = cdb_pread_find(store, key, len, buf, 8 + len + RECORD_MAX,
-	    &val, &vlen);
+	found = cdb_pread_find(store, key, len, buf, 8 + len + RECORD_MAX, &val,
+	    &vlen);
 	if (found < 0) {
 		cdb_warn_once(store, "file changed or unreadable");
 		return STORE_MISS;
@@ -320,7 +320,8 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 }
 
 static int memory_put(struct store *store, const char *key, size_t len,
-    enum policy_reply reply, time_t expires, time_t stored, bool from_cdb);
+    uint32_t hash, enum policy_reply reply, time_t expires, time_t stored,
+    bool from_cdb);
 
 /* Fresh beats stale; between two fresh answers the more recent lookup
  * wins, so a warm run that saw a changed zone takes effect at once; between
@@ -347,10 +348,13 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
 	struct store_hit mem, disk;
 	struct store_entry *e;
 	enum store_result m, d;
+	uint32_t hash;
 
 	if (len == 0 || len > STORE_KEY_MAX)
 		return STORE_MISS;
-	m = memory_get(store, key, len, now, &mem, &e);
+	/* hashed once, for the lookup and for a copy of a CDB answer */
+	hash = store_hash(store, key, len);
+	m = memory_get(store, key, len, hash, now, &mem, &e);
 	/* Fresh and already compared with this file: the file cannot win
 	 * (the comparison does not change while the entry stays fresh). */
 	if (m == STORE_FRESH && e->checked_gen == store->cdb_gen) {
@@ -360,7 +364,7 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
 	d = cdb_get_record(store, key, len, now, &disk);
 	if (store_prefer_disk(m, &mem, d, &disk)) {
 		if (d == STORE_FRESH)
-			(void)memory_put(store, key, len, disk.reply,
+			(void)memory_put(store, key, len, hash, disk.reply,
 			    disk.expires, disk.stored, true);
 		*hit = disk;
 		return d;
@@ -376,18 +380,17 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
  * counts as compared with the open file if it is that file's record or
  * from a lookup no record in the file is more recent than. */
 static int
-memory_put(struct store *store, const char *key, size_t len,
+memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
     enum policy_reply reply, time_t expires, time_t stored, bool from_cdb)
 {
 	struct store_entry **link, *e;
-	uint32_t hash, gen = from_cdb || store->cdb_fd < 0 ||
-	        stored >= store->cdb_max_stored
+	uint32_t gen =
+	    from_cdb || store->cdb_fd < 0 || stored >= store->cdb_max_stored
 	    ? store->cdb_gen
 	    : 0;
 
 	if (store->max == 0)
 		return 0;
-	hash = store_hash(store, key, len);
 	e = find(store, key, len, hash, &link);
 	if (e != NULL) {
 		e->reply = (uint8_t)reply;
@@ -424,7 +427,8 @@ store_put(struct store *store, const char *key, size_t len,
 {
 	if (reply == POLICY_REPLY_TEMP || len == 0 || len > STORE_KEY_MAX)
 		return -1;
-	return memory_put(store, key, len, reply, expires, stored, false);
+	return memory_put(store, key, len, store_hash(store, key, len), reply,
+	    expires, stored, false);
 }
 
 size_t
@@ -578,8 +582,8 @@ verify_find(const struct verify_rec *recs, size_t n, uint64_t pos)
  * the latest lookup time of any valid record (0 if none), or -1.
  */
 static int
-cdb_verify(int fd, uint64_t fsize, const unsigned char *header,
-    size_t *count, time_t *max_stored)
+cdb_verify(int fd, uint64_t fsize, const unsigned char *header, size_t *count,
+    time_t *max_stored)
 {
 	uint64_t dend = cdb_unpack(header), pos = 2048;
 	struct verify_reader *r = malloc(sizeof(*r));
@@ -609,8 +613,8 @@ cdb_verify(int fd, uint64_t fsize, const unsigned char *header,
 		    klen + vlen > dend - pos - 8 ||
 		    verify_get(r, pos + 8, (size_t)(klen + vlen), &p) != 0)
 			goto out;
-		if (record_decode((const char *)p + klen, (size_t)vlen,
-		        &rec) == RECORD_OK &&
+		if (record_decode((const char *)p + klen, (size_t)vlen, &rec) ==
+		        RECORD_OK &&
 		    rec.stored > latest)
 			latest = (time_t)rec.stored;
 		if (n == cap) {
@@ -715,8 +719,8 @@ cdb_reopen(struct store *store)
 	int fd;
 
 	elapsed_start(&t0);
-	fd = cdb_open_checked(store->cdb_path, toc, &id, &records,
-	    &max_stored, &why);
+	fd = cdb_open_checked(store->cdb_path, toc, &id, &records, &max_stored,
+	    &why);
 	if (fd < 0) {
 		struct stat st;
 

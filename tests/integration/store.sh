@@ -106,7 +106,7 @@ journal="$dir/state/journal"
 scale_conf "$TESTBED_CONF" "$conf.tmp"
 {
 	grep -v '^log_level' "$conf.tmp"
-	echo "log_level = info"
+	echo "log_level = debug" # source= of every answer, cdb ones included
 	echo "listen = unix:$sock"
 } >"$conf"
 mkdir -p "$dir/state"

@@ -266,6 +266,59 @@ START_TEST(enabled_follows_level)
 }
 END_TEST
 
+static void
+write_one_debug_line(void)
+{
+	log_open("check_log", 1, LOG_MAIL);
+	log_msg(LOG_LEVEL_DEBUG, "x");
+}
+
+static enum log_level agree_threshold, agree_level;
+
+static void
+write_at_agree_level(void)
+{
+	log_open("check_log", 1, LOG_MAIL);
+	log_set_level(agree_threshold);
+	log_msg(agree_level, "x");
+}
+
+/* Callers skip the work behind a line (making a key printable, reading
+ * the clock) when log_enabled says it would be dropped: it must say so
+ * exactly when log_msg writes nothing, at every threshold. */
+START_TEST(enabled_agrees_with_log_msg)
+{
+	char out[256];
+
+	for (int t = LOG_LEVEL_ERR; t <= LOG_LEVEL_DEBUG; t++)
+		for (int l = LOG_LEVEL_ERR; l <= LOG_LEVEL_DEBUG; l++) {
+			agree_threshold = (enum log_level)t;
+			agree_level = (enum log_level)l;
+			capture_stderr(write_at_agree_level, out, sizeof(out));
+			log_set_level(agree_threshold);
+			ck_assert_msg(log_enabled(agree_level) ==
+			        (out[0] != '\0'),
+			    "threshold %d level %d: enabled %d, wrote \"%s\"",
+			    t, l, log_enabled(agree_level), out);
+		}
+	log_set_level(LOG_LEVEL_INFO);
+}
+END_TEST
+
+/* The default level is info: an answer from a cache, logged at debug,
+ * costs no line unless asked for. */
+START_TEST(default_level_drops_debug)
+{
+	char out[256];
+
+	/* each test runs in a fresh process: nothing set the level yet */
+	ck_assert_int_eq(log_enabled(LOG_LEVEL_INFO), 1);
+	ck_assert_int_eq(log_enabled(LOG_LEVEL_DEBUG), 0);
+	capture_stderr(write_one_debug_line, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -284,6 +337,8 @@ test_suite(void)
 	tcase_add_test(tc, stderr_line_format);
 	tcase_add_test(tc, long_message_still_one_line);
 	tcase_add_test(tc, enabled_follows_level);
+	tcase_add_test(tc, enabled_agrees_with_log_msg);
+	tcase_add_test(tc, default_level_drops_debug);
 	suite_add_tcase(s, tc);
 	return s;
 }
