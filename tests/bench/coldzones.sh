@@ -3,10 +3,11 @@
 # each its own zone, to the running test bed in DIR, for the cold
 # validation benchmark (run.sh cold). Prints how long it took.
 #
-# The sub-tree: test. -> cold.test. (signed, DS in test.) -> one child
-# zone per domain, dNNNNN.cold.test, chosen by NNNNN mod 10:
+# The sub-tree: TLD. -> cold.TLD. (signed, DS in TLD.) -> one child zone
+# per domain, dNNNNN.cold.TLD, chosen by NNNNN mod 10 (TLD is the bed's,
+# TESTBED_TLD in DIR/env, default test):
 #   0-5  dane      one MX host with a 3 1 1 TLSA record; signed, DS in
-#                  cold.test                            -> OK dane-only
+#                  cold.TLD                             -> OK dane-only
 #   6-7  mixed     two MX hosts, only the first with TLSA; signed, DS
 #                                                       -> OK dane
 #   8-9  insecure  one MX host; unsigned, delegated without DS
@@ -16,14 +17,15 @@
 # coldsign (tests/bench/coldsign.c, all of them in one process) with one
 # shared key: the DNSKEY and DS records still differ per zone (the DS
 # digest covers the owner name) and validation costs the same; only key
-# generation, which is not what is measured, is saved. cold.test itself
-# is signed by ldns-signzone with a key of its own.
+# generation, which is not what is measured, is saved. cold.TLD itself
+# is signed by ldns-signzone with a key of its own. Every zone is served
+# by the bed's one NSD (NS ns.TLD).
 #
 # Hosts get 127.2.x.y (first MX) and 127.3.x.y (second MX) addresses;
 # COUNT is at most 65536. The TLSA records hold the SHA2-256 digest of one
-# real certificate's key (DIR/certs/mx.cold.test.pem).
+# real certificate's key (DIR/certs/mx.cold.TLD.pem).
 #
-# Then test. is re-signed with the cold.test delegation (testbed.sh
+# Then TLD. is re-signed with the cold.TLD delegation (testbed.sh
 # resign) and NSD is restarted with every new zone (a reload does not
 # pick up new zones); the restarted NSD keeps the bed's pid file, so
 # `testbed.sh stop DIR` still stops it, and has remote control on a unix
@@ -31,7 +33,7 @@
 # counters.
 #
 # Files: DIR/cold.domains ("NAME KIND" per line, KIND dane, mixed or
-# insecure), DIR/zones/cold/ (zone files), DIR/keys/cold/ (cold.test's
+# insecure), DIR/zones/cold/ (zone files), DIR/keys/cold/ (cold.TLD's
 # key). Needs coldsign built ($top_builddir/tests/bench/coldsign).
 set -eu
 
@@ -52,8 +54,10 @@ if [ "$count" -lt 1 ] || [ "$count" -gt 65536 ]; then
 fi
 [ -f "$dir/env" ] || die "$dir: no running test bed (no env file)"
 . "$dir/env"
-grep -q '^cold\.test\.' "$dir/zones/test.zone" &&
-	die "$dir: cold.test is already in the bed"
+tld=${TESTBED_TLD:-test}
+cold=cold.$tld
+grep -q "^cold\.$tld\." "$dir/zones/$tld.zone" &&
+	die "$dir: $cold is already in the bed"
 
 now() { date +%s.%N; }
 since() { echo "$1 $(now)" | awk '{ printf "%.1f", $2 - $1 }'; }
@@ -68,27 +72,28 @@ expiration=$(date -u -d '30 days' +%Y%m%d%H%M%S)
 
 # the certificate behind every TLSA record
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-subj "/CN=mx.cold.test" -days 3650 -keyout "$dir/certs/mx.cold.test.key" \
-	-out "$dir/certs/mx.cold.test.pem" 2>/dev/null
-digest=$(openssl x509 -in "$dir/certs/mx.cold.test.pem" -pubkey -noout |
+	-subj "/CN=mx.$cold" -days 3650 -keyout "$dir/certs/mx.$cold.key" \
+	-out "$dir/certs/mx.$cold.pem" 2>/dev/null
+digest=$(openssl x509 -in "$dir/certs/mx.$cold.pem" -pubkey -noout |
 	openssl pkey -pubin -outform DER | openssl dgst -sha256 -hex |
 	sed 's/.*= *//')
 
-# cold.test's key; the children's shared key is made by coldsign
-parent_key=$(cd "$kdir" && ldns-keygen -a ECDSAP256SHA256 -k cold.test)
+# cold.TLD's key; the children's shared key is made by coldsign
+parent_key=$(cd "$kdir" && ldns-keygen -a ECDSAP256SHA256 -k "$cold")
 
 # Every zone file, the list of zones to sign and DIR/cold.domains, in one
 # awk run (a process per zone would take longer than the signing).
-awk -v n="$count" -v zdir="$zdir" -v cdir="$dir" -v digest="$digest" 'BEGIN {
-	soa = "3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300"
+awk -v n="$count" -v zdir="$zdir" -v cdir="$dir" -v digest="$digest" \
+	-v tld="$tld" 'BEGIN {
+	soa = "3600 IN SOA ns." tld ". hostmaster." tld ". 1 3600 600 86400 300"
 	for (i = 0; i < n; i++) {
-		d = sprintf("d%05d.cold.test", i)
+		d = sprintf("d%05d.cold.%s", i, tld)
 		f = zdir "/" d ".zone"
 		k = i % 10 < 6 ? "dane" : i % 10 < 8 ? "mixed" : "insecure"
 		a1 = sprintf("127.2.%d.%d", int(i / 256), i % 256)
 		a2 = sprintf("127.3.%d.%d", int(i / 256), i % 256)
 		print d ". " soa > f
-		print d ". 3600 IN NS ns.test." > f
+		print d ". 3600 IN NS ns." tld "." > f
 		print d ". 3600 IN MX 10 mx1." d "." > f
 		print "mx1." d ". 3600 IN A " a1 > f
 		if (k == "mixed") {
@@ -112,22 +117,22 @@ t1=$(now)
 signed=$(wc -l <"$dir/cold.sign")
 tsign=$(since "$t1")
 
-# cold.test: a delegation per child, DS for the signed ones
+# cold.TLD: a delegation per child, DS for the signed ones
 {
-	echo "cold.test. 3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300"
-	echo "cold.test. 3600 IN NS ns.test."
-	awk '{ print $1 ". 3600 IN NS ns.test." }' "$dir/cold.domains"
+	echo "$cold. 3600 IN SOA ns.$tld. hostmaster.$tld. 1 3600 600 86400 300"
+	echo "$cold. 3600 IN NS ns.$tld."
+	awk -v ns="ns.$tld." '{ print $1 ". 3600 IN NS " ns }' "$dir/cold.domains"
 	cat "$dir/cold.ds"
-} >"$zdir/cold.test.zone"
-ldns-signzone -i "$inception" -e "$expiration" -o cold.test \
-	-f "$zdir/cold.test.signed" "$zdir/cold.test.zone" "$kdir/$parent_key"
+} >"$zdir/$cold.zone"
+ldns-signzone -i "$inception" -e "$expiration" -o "$cold" \
+	-f "$zdir/$cold.signed" "$zdir/$cold.zone" "$kdir/$parent_key"
 
-# test.: the delegation to cold.test and its DS, re-signed by the bed
+# TLD.: the delegation to cold.TLD and its DS, re-signed by the bed
 {
-	echo "cold.test. 3600 IN NS ns.test."
+	echo "$cold. 3600 IN NS ns.$tld."
 	cat "$kdir/$parent_key.ds"
-} >>"$dir/zones/test.zone"
-"$TESTBED" resign "$dir" test
+} >>"$dir/zones/$tld.zone"
+"$TESTBED" resign "$dir" "$tld"
 tgen=$(since "$t0")
 
 # NSD: every new zone, remote control on a unix socket, then a restart
@@ -135,7 +140,7 @@ t2=$(now)
 sed -i "s|^\tcontrol-enable: no|\tcontrol-enable: yes\n\tcontrol-interface: $dir/nsd.ctl|" \
 	"$dir/nsd.conf"
 {
-	printf 'zone:\n\tname: "cold.test"\n\tzonefile: "cold/cold.test.signed"\n'
+	printf 'zone:\n\tname: "%s"\n\tzonefile: "cold/%s.signed"\n' "$cold" "$cold"
 	awk '{ printf "zone:\n\tname: \"%s\"\n\tzonefile: \"cold/%s.%s\"\n",
 		$1, $1, $2 == "insecure" ? "zone" : "signed" }' "$dir/cold.domains"
 } >>"$dir/nsd.conf"

@@ -16,19 +16,31 @@
 #  memory      a 1,000,000-record cache file built with cdbbuild (timed),
 #              then 100,000 live lookups; the daemon's peak RSS.
 #  cold        cold validation: 10,000 distinct domains, each its own zone
-#              (coldzones.sh: 60% DANE, 20% mixed, 20% insecure), validated
-#              from nothing by `danemap warm` (a fresh process, empty
-#              cache, stub mode to the bed's NSD) and by a validating
-#              unbound on loopback, empty cache, iterating from the same
-#              NSD, asked danemap's queries by dnscold at the same
-#              concurrency; domains/s of each, their ratio, and how many
-#              queries NSD answered for each.
+#              (coldzones.sh: 60% DANE, 20% mixed, 20% insecure) in a
+#              second bed, TLD dnstest, at 10.53.0.1 port 53 inside the
+#              namespace; validated from nothing by `danemap warm` (a fresh
+#              process, empty cache) in stub mode (to the bed's NSD) and in
+#              recursive mode (libunbound inside getdns, iterating from the
+#              bed's root hints), and by a validating unbound on loopback,
+#              empty cache, iterating from the same NSD, asked danemap's
+#              queries by dnscold; all at the same concurrency; domains/s
+#              of each, the ratios to unbound, how many queries NSD
+#              answered for each, and CPU time a domain (the fairer
+#              measure on a busy machine). Without a private namespace the
+#              second bed is on a loopback port and only stub mode is
+#              measured (iterating resolvers follow delegations to port 53,
+#              and libunbound never asks 127.0.0.0/8).
+# The daemon runs with the default configuration but for its listeners,
+# limits and timeouts: log_level too is the default (info: a line per live
+# lookup; cached answers are counted in a statistics line, not logged one
+# by one), unless BENCH_LOG_LEVEL names another.
 # BENCH_REQUESTS (default 200000) sets the requests per throughput run,
 # BENCH_TRANSPORT (tcp, the default, or udp) how the daemon's live lookups
 # reach the test bed;
 # BENCH_COLD_DOMAINS (default 10000) and BENCH_COLD_CONCURRENCY (default
 # 32, danemap's warm_concurrency default) and BENCH_COLD_TRANSPORT (tcp,
-# the default, or udp) the cold part.
+# the default, or udp: stub mode's transport; recursive mode and unbound
+# iterate over udp) the cold part.
 . "$(dirname "$0")/../integration/common.sh"
 
 BENCH="$top_builddir/tests/bench"
@@ -38,16 +50,18 @@ ulimit -n 8192 2>/dev/null || true
 
 fpid=
 upid=
+cdir=
 cleanup_more() {
 	[ -n "$fpid" ] && kill "$fpid" 2>/dev/null
 	[ -n "$upid" ] && kill "$upid" 2>/dev/null
+	[ -n "$cdir" ] && "$TESTBED" stop "$cdir" >/dev/null 2>&1
 }
 testbed_up bench >/dev/null
 sock="$dir/danemapd.sock"
 iport=10026
 {
 	grep -v '^log_level\|^query_timeout\|^lookup_deadline' "$TESTBED_CONF"
-	echo "log_level = ${BENCH_LOG_LEVEL:-notice}"
+	[ -n "${BENCH_LOG_LEVEL:-}" ] && echo "log_level = $BENCH_LOG_LEVEL"
 	echo "listen = unix:$sock"
 	echo "listen = inet:127.0.0.1:$iport"
 	echo "max_connections = 2000"
@@ -65,9 +79,19 @@ rss() {
 }
 hwm() { awk '/^VmHWM/ { printf "%d kB", $2 }' "/proc/$1/status"; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# own_netns: inside the private network namespace netns.sh made (only lo
+# in it), the one place the bench may use an address outside 127.0.0.0/8
+own_netns() {
+	[ "${DANEMAP_NETNS:-0}" = 1 ] &&
+		[ "$(ip -o link show | awk -F': ' '$2 != "lo"' | wc -l)" -eq 0 ]
+}
 
 echo "danemap benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r)"
-echo "log_level ${BENCH_LOG_LEVEL:-notice} (info logs a line per answer)"
+if [ -n "${BENCH_LOG_LEVEL:-}" ]; then
+	echo "log_level $BENCH_LOG_LEVEL (BENCH_LOG_LEVEL)"
+else
+	echo "log_level info, the default: a line per live lookup, cached answers counted once a minute"
+fi
 
 keys="dane-one.test=OK dane-only|dane-two.test=OK dane-only|mixed.test=OK dane|unsigned.test=NOTFOUND |nullmx.test=NOTFOUND |implicit.test=OK dane-only|unusable.test=OK dane|nx.test=NOTFOUND "
 
@@ -181,13 +205,30 @@ case " $parts " in *" cold "*)
 	cold_n=${BENCH_COLD_DOMAINS:-10000}
 	cold_c=${BENCH_COLD_CONCURRENCY:-32}
 	echo "== cold validation: $cold_n distinct signed domains, nothing cached"
-	"$top_srcdir/tests/bench/coldzones.sh" "$dir" "$cold_n" || exit 1
-	cut -d' ' -f1 "$dir/cold.domains" >"$dir/cold.keys"
+	uport=$((TESTBED_PORT + 1))
+	# A bed of its own, TLD dnstest (libunbound answers test. itself),
+	# at 10.53.0.1 port 53 inside our own namespace (libunbound never
+	# asks 127.0.0.0/8); elsewhere on a loopback port, where only stub
+	# mode can be measured (iterating resolvers follow delegations to
+	# port 53). Its env replaces the main bed's: this part runs last.
+	if own_netns; then
+		ip addr add 10.53.0.1/32 dev lo 2>/dev/null ||
+			ip -o addr show dev lo | grep -q ' 10\.53\.0\.1/' || exit 1
+		caddr=10.53.0.1 cport=53 iterate=yes
+	else
+		caddr=127.0.0.1 cport=$((TESTBED_PORT + 2)) iterate=no
+	fi
+	cdir="$dir/cold"
+	TESTBED_TLD=dnstest "$TESTBED" start "$cdir" "$caddr" "$cport" ||
+		{ echo "the cold test bed did not start"; exit 1; }
+	. "$cdir/env"
+	"$top_srcdir/tests/bench/coldzones.sh" "$cdir" "$cold_n" || exit 1
+	cut -d' ' -f1 "$cdir/cold.domains" >"$cdir/cold.keys"
 	want=$(awk '{ k[$2]++ } END { printf "dane-only %d, dane %d, notfound %d, temp 0",
-		k["dane"], k["mixed"], k["insecure"] }' "$dir/cold.domains")
+		k["dane"], k["mixed"], k["insecure"] }' "$cdir/cold.domains")
 	# nsdq: queries NSD answered since the last call (the counters reset)
 	nsdq() {
-		nsd-control -c "$dir/nsd.conf" stats 2>/dev/null |
+		nsd-control -c "$cdir/nsd.conf" stats 2>/dev/null |
 			sed -n 's/^num\.queries=//p'
 	}
 	per() {
@@ -198,54 +239,105 @@ case " $parts " in *" cold "*)
 		fi
 	}
 	secs() { echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'; }
+	# cpu_children: user + system seconds of this shell's waited-for
+	# children so far, in cpu_now (`times` must run in this shell: a
+	# subshell's counts start from zero)
+	cpu_children() {
+		times >"$cdir/times"
+		cpu_now=$(sed -n 2p "$cdir/times" | awk '{ for (i = 1; i <= 2; i++) {
+			split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+			printf "%.2f", t }')
+	}
+	# cpu_pid PID: user + system seconds of a running process
+	cpu_pid() {
+		awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
+			"/proc/$1/stat"
+	}
+	# ms_per SECONDS: CPU milliseconds a domain
+	ms_per() {
+		if [ -n "$1" ]; then
+			echo "$1 $cold_n" | awk '{ printf "%.2f", $1 * 1000 / $2 }'
+		else
+			printf '?'
+		fi
+	}
 
-	# danemap: the warmer over the list, from a fresh state directory
-	mkdir -p "$dir/cold-state"
-	{
-		grep -v '^log_level\|^query_timeout\|^lookup_deadline\|^state_dir\|^cache_file\|^warm_concurrency' \
-			"$TESTBED_CONF"
-		echo "log_level = notice"
-		echo "query_timeout = 3000"
-		echo "lookup_deadline = 10000"
-		echo "state_dir = $dir/cold-state"
-		echo "cache_file = $dir/cold-state/cache.cdb"
-		echo "warm_concurrency = $cold_c"
-		echo "transport = ${BENCH_COLD_TRANSPORT:-tcp}"
-	} >"$dir/cold.conf"
-	echo "danemap: \`danemap warm -f LIST\`, a fresh process, empty cache; getdns stub mode to NSD $TESTBED_ADDR@$TESTBED_PORT over ${BENCH_COLD_TRANSPORT:-tcp}, validating every answer itself; $cold_c lookups at once"
-	nsdq >/dev/null
-	t0=$(date +%s.%N)
-	wout=$($DANEMAP -c "$dir/cold.conf" warm -f "$dir/cold.keys" 2>&1)
-	t1=$(date +%s.%N)
-	dq=$(nsdq)
-	echo "$wout" | sed 's/^/  /'
-	dsum=$(echo "$wout" | sed -n 's/^warm: \(dane-only [0-9]*, dane [0-9]*, notfound [0-9]*, temp [0-9]*\).*/\1/p')
-	ddps=$(echo "$wout" | sed -n 's/.*resolved in [0-9.]* s, \([0-9.]*\) keys\/s.*/\1/p')
-	echo "  replies: $dsum (expected $want)"
-	echo "  the whole process $(secs "$t0" "$t1") s; NSD answered ${dq:-?} queries ($(per "$dq" "$cold_n") a domain)"
+	# cold_conf SRC NAME: SRC with the bench's timeouts and concurrency
+	# and a fresh state directory, as DIR/NAME.conf
+	cold_conf() {
+		mkdir -p "$cdir/$2-state"
+		{
+			grep -v '^log_level\|^query_timeout\|^lookup_deadline\|^state_dir\|^cache_file\|^warm_concurrency' \
+				"$1"
+			echo "log_level = notice"
+			echo "query_timeout = 3000"
+			echo "lookup_deadline = 10000"
+			echo "state_dir = $cdir/$2-state"
+			echo "cache_file = $cdir/$2-state/cache.cdb"
+			echo "warm_concurrency = $cold_c"
+		} >"$cdir/$2.conf"
+	}
+	# cold_warm CONF: `danemap warm` over the list, its output, CPU time
+	# and NSD's count; sets wsum (the replies), wdps (domains/s), wcpu
+	# (CPU seconds) and wq (queries)
+	cold_warm() {
+		nsdq >/dev/null
+		cpu_children
+		c0=$cpu_now
+		t0=$(date +%s.%N)
+		wout=$($DANEMAP -c "$1" warm -f "$cdir/cold.keys" 2>&1)
+		t1=$(date +%s.%N)
+		cpu_children
+		wcpu=$(echo "$c0 $cpu_now" | awk '{ printf "%.2f", $2 - $1 }')
+		wq=$(nsdq)
+		echo "$wout" | sed 's/^/  /'
+		wsum=$(echo "$wout" | sed -n 's/^warm: \(dane-only [0-9]*, dane [0-9]*, notfound [0-9]*, temp [0-9]*\).*/\1/p')
+		wdps=$(echo "$wout" | sed -n 's/.*resolved in [0-9.]* s, \([0-9.]*\) keys\/s.*/\1/p')
+		echo "  replies: $wsum (expected $want)"
+		echo "  the whole process $(secs "$t0" "$t1") s, CPU $wcpu s ($(ms_per "$wcpu") ms a domain); NSD answered ${wq:-?} queries ($(per "$wq" "$cold_n") a domain)"
+	}
 
-	# unbound: validating, one thread, the root served by the same NSD
-	uport=$((TESTBED_PORT + 1))
-	cat >"$dir/unbound.conf" <<EOF
+	# danemap, stub mode: getdns validates every answer itself
+	cold_conf "$TESTBED_CONF" cold-stub
+	echo "transport = ${BENCH_COLD_TRANSPORT:-tcp}" >>"$cdir/cold-stub.conf"
+	echo "danemap stub: \`danemap warm -f LIST\`, a fresh process, empty cache; getdns stub mode to NSD $TESTBED_ADDR@$TESTBED_PORT over ${BENCH_COLD_TRANSPORT:-tcp}, validating every answer itself; $cold_c lookups at once"
+	cold_warm "$cdir/cold-stub.conf"
+	sdps=$wdps scpu=$wcpu sq=$wq
+
+	# danemap, recursive mode: libunbound inside getdns iterates from the
+	# bed's root and validates, keeping what it validated
+	rdps="" rcpu="" rq=""
+	if [ $iterate = yes ]; then
+		cold_conf "$TESTBED_RECURSIVE_CONF" cold-recursive
+		echo "danemap recursive: \`danemap warm -f LIST\`, a fresh process, empty cache; getdns recursive mode (libunbound inside getdns) iterating from the root at $TESTBED_ADDR@$TESTBED_PORT over udp, validating with its key cache; $cold_c lookups at once"
+		cold_warm "$cdir/cold-recursive.conf"
+		rdps=$wdps rcpu=$wcpu rq=$wq
+	else
+		echo "danemap recursive: skipped: libunbound never asks 127.0.0.0/8, and outside a private network namespace of our own (DANEMAP_NETNS=1, only lo) the bench uses no other address"
+	fi
+
+	# unbound: validating, one thread, the root served by the same NSD;
+	# it iterates, so it too needs the bed on port 53 (the delegations
+	# name ns.TLD, the bed's address, and no port)
+	udps="" ucpu="" uq=""
+	if [ $iterate = yes ]; then
+		cat >"$cdir/unbound.conf" <<EOF
 server:
 	interface: 127.0.0.1@$uport
 	port: $uport
 	do-ip6: no
-	outgoing-interface: 127.0.0.1
+	outgoing-interface: $TESTBED_ADDR
 	chroot: ""
 	username: ""
-	directory: "$dir"
-	pidfile: "$dir/unbound.pid"
+	directory: "$cdir"
+	pidfile: "$cdir/unbound.pid"
 	use-syslog: no
-	logfile: "$dir/unbound.log"
+	logfile: "$cdir/unbound.log"
 	verbosity: 1
 	log-servfail: yes
 	num-threads: 1
 	module-config: "validator iterator"
 	trust-anchor-file: "$TESTBED_ANCHOR"
-	do-not-query-localhost: no
-	# unbound answers test. itself (RFC 6761) unless told not to
-	local-zone: "test." nodefault
 	outgoing-range: 4096
 	num-queries-per-thread: 4096
 	# room for every answer: nothing is evicted during the run
@@ -259,38 +351,60 @@ stub-zone:
 	name: "."
 	stub-addr: $TESTBED_ADDR@$TESTBED_PORT
 EOF
-	unbound-checkconf "$dir/unbound.conf" >/dev/null || exit 1
-	unbound -d -c "$dir/unbound.conf" &
-	upid=$!
-	# localhost is answered by unbound itself: its cache stays empty
-	i=0
-	until dig +short +time=1 +tries=1 -p "$uport" @127.0.0.1 A localhost 2>/dev/null |
-		grep -q '^127\.0\.0\.1$'; do
-		if [ $i -ge 100 ] || ! kill -0 "$upid" 2>/dev/null; then
-			echo "unbound did not start:"
-			cat "$dir/unbound.log"
-			exit 1
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "unbound: $(unbound -V | sed -n 's/^Version //p'), 1 thread, \"validator iterator\", empty cache, stub-zone . at the same NSD; dnscold asks it danemap's queries (MX; A and AAAA per host; TLSA when both are secure) in getdns stub mode without validation of its own, reading AD; $cold_c domains at once"
-	nsdq >/dev/null
-	uout=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$dir/cold.keys" 2>&1)
-	uq=$(nsdq)
-	echo "  $uout"
-	usum="dane-only $(field "$uout" dane-only), dane $(field "$uout" dane), notfound $(field "$uout" notfound), temp $(field "$uout" temp)"
-	udps=$(field "$uout" dps)
-	echo "  replies: $usum (expected $want)"
-	echo "  NSD answered ${uq:-?} queries ($(per "$uq" "$cold_n") a domain)"
-	again=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$dir/cold.keys" 2>&1)
-	echo "  again, every answer from unbound's cache (the client's limit): $(field "$again" dps) domains/s"
-	kill "$upid"
-	wait "$upid" 2>/dev/null
-	upid=
-	grep -i 'error\|fail' "$dir/unbound.log" | head -n 5 | sed 's/^/  unbound.log: /'
+		unbound-checkconf "$cdir/unbound.conf" >/dev/null || exit 1
+		unbound -d -c "$cdir/unbound.conf" &
+		upid=$!
+		# localhost is answered by unbound itself: its cache stays empty
+		i=0
+		until dig +short +time=1 +tries=1 -p "$uport" @127.0.0.1 A localhost 2>/dev/null |
+			grep -q '^127\.0\.0\.1$'; do
+			if [ $i -ge 100 ] || ! kill -0 "$upid" 2>/dev/null; then
+				echo "unbound did not start:"
+				cat "$cdir/unbound.log"
+				exit 1
+			fi
+			sleep 0.1
+			i=$((i + 1))
+		done
+		echo "unbound: $(unbound -V | sed -n 's/^Version //p'), 1 thread, \"validator iterator\", empty cache, stub-zone . at the same NSD; dnscold asks it danemap's queries (MX; A and AAAA per host; TLSA when both are secure) in getdns stub mode without validation of its own, reading AD; $cold_c domains at once"
+		nsdq >/dev/null
+		cpu_children
+		c0=$cpu_now
+		u0=$(cpu_pid "$upid")
+		uout=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$cdir/cold.keys" 2>&1)
+		ucpu=$(echo "$u0 $(cpu_pid "$upid")" | awk '{ printf "%.2f", $2 - $1 }')
+		cpu_children
+		ccpu=$(echo "$c0 $cpu_now" | awk '{ printf "%.2f", $2 - $1 }')
+		uq=$(nsdq)
+		echo "  $uout"
+		usum="dane-only $(field "$uout" dane-only), dane $(field "$uout" dane), notfound $(field "$uout" notfound), temp $(field "$uout" temp)"
+		udps=$(field "$uout" dps)
+		echo "  replies: $usum (expected $want)"
+		echo "  unbound's CPU $ucpu s ($(ms_per "$ucpu") ms a domain), dnscold's $ccpu s; NSD answered ${uq:-?} queries ($(per "$uq" "$cold_n") a domain)"
+		again=$("$BENCH/dnscold" -c "$cold_c" "127.0.0.1@$uport" "$cdir/cold.keys" 2>&1)
+		echo "  again, every answer from unbound's cache (the client's limit): $(field "$again" dps) domains/s"
+		kill "$upid"
+		wait "$upid" 2>/dev/null
+		upid=
+		grep -i 'error\|fail' "$cdir/unbound.log" | head -n 5 | sed 's/^/  unbound.log: /'
+	else
+		echo "unbound: skipped: an iterating resolver follows the bed's delegations to port 53, which only a private network namespace of our own gives the bench"
+	fi
 
-	echo "cold validation: danemap ${ddps:-?} domains/s, unbound ${udps:-?} domains/s, ratio $(echo "$ddps $udps" |
-		awk '{ if ($1 != "" && $2 > 0) printf "%.2f", $1 / $2; else printf "?" }')"
+	# CPU a domain: the resolver's own (danemap's includes its client
+	# side; unbound's leaves out dnscold's): a fairer comparison than
+	# domains/s when the machine has other work
+	echo "cold validation, $cold_n domains, $cold_c at once:"
+	printf '  %-18s %10s %17s %16s %21s\n' resolver domains/s "ratio to unbound" \
+		"CPU ms a domain" "NSD queries a domain"
+	for r in "danemap stub:$sdps:$scpu:$sq" "danemap recursive:$rdps:$rcpu:$rq" \
+		"unbound:$udps:$ucpu:$uq"; do
+		IFS=: read -r name rate cpu q <<EOF
+$r
+EOF
+		printf '  %-18s %10s %17s %16s %21s\n' "$name" "${rate:-?}" \
+			"$(echo "$rate $udps" | awk '{ if ($1 != "" && $2 > 0) printf "%.2f", $1 / $2; else printf "?" }')" \
+			"$(ms_per "$cpu")" "$(per "$q" "$cold_n")"
+	done
 	;;
 esac
