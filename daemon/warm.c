@@ -177,6 +177,8 @@ merge_keys(struct warm *w)
 {
 	size_t out = 0;
 
+	if (w->count == 0)
+		return; /* keys is NULL then: qsort must not see it */
 	qsort(w->keys, w->count, sizeof(*w->keys), key_compare);
 	for (size_t i = 0; i < w->count; i++) {
 		if (out > 0 &&
