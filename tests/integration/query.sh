@@ -64,10 +64,20 @@ fi
 
 # ---------------------------------------------------------------- faults
 # The upstream itself misbehaves: every lookup fails, so TEMP, quickly.
-deadline_ms=$(sed -n 's/^lookup_deadline *= *//p' "$TESTBED_CONF")
+# Timeouts (and the slow faults that must beat or miss them) are scaled
+# like the cases' configuration, so a slow wrapper keeps the same margins.
+deadline_ms=$(($(sed -n 's/^lookup_deadline *= *//p' "$TESTBED_CONF") * TIME_SCALE))
+
+# fault_up NAME PORT ARGS...: the fault proxy NAME, and its configuration
+# for danemap ($dir/danemap-NAME.conf) with the timeouts scaled.
+fault_up() {
+	"$TESTBED" fault "$dir" "$@" >/dev/null || return 1
+	scale_conf "$dir/danemap-$1.conf" "$dir/danemap-$1.scaled" &&
+		mv "$dir/danemap-$1.scaled" "$dir/danemap-$1.conf"
+}
 fport=$((port + 1))
 for fault in servfail refused formerr drop; do
-	if ! "$TESTBED" fault "$dir" "$fault" "$fport" --default "$fault" >/dev/null; then
+	if ! fault_up "$fault" "$fport" --default "$fault"; then
 		fail "fault proxy $fault did not start"
 		continue
 	fi
@@ -95,7 +105,7 @@ done
 fault_case() {
 	name=$1 key=$2 want=$3 desc=$4
 	shift 4
-	if ! "$TESTBED" fault "$dir" "$name" "$fport" "$@" >/dev/null; then
+	if ! fault_up "$name" "$fport" "$@"; then
 		fail "fault proxy $name did not start"
 		return
 	fi
@@ -122,7 +132,7 @@ fault_case nondane-unknown mixed.test "OK dane" "non-DANE host resolved, DANE ho
 fault_case tlsafail dane-one.test TEMP "only host's TLSA lookup SERVFAIL" \
 	--rule _25._tcp.mx1.dane-one.test=servfail
 fault_case deadline dane-one.test TEMP "TLSA answer slower than the lookup deadline" \
-	--rule _25._tcp.mx1.dane-one.test=slow:5000
+	--rule _25._tcp.mx1.dane-one.test=slow:$((5000 * TIME_SCALE))
 fault_case garbage dane-one.test TEMP "upstream answers garbage" \
 	--default garbage
 fault_case slowok dane-one.test "OK dane-only" "slow but within the deadline" \
@@ -147,7 +157,7 @@ TRANSPORT=udp fault_case tcp2 dane-two.test "OK dane-only" "transport udp, one h
 # queries fall back at once under the libevent adapter ("Epoll ADD ... Bad
 # file descriptor"; the reason transport = tcp is the default). Whatever it
 # does, the answer must be right or TEMP, in time.
-if "$TESTBED" fault "$dir" alltcudp "$fport" --default truncate >/dev/null; then
+if fault_up alltcudp "$fport" --default truncate; then
 	echo "transport = udp" >>"$dir/danemap-alltcudp.conf"
 	start=$(date +%s%N)
 	out=$($DANEMAP -c "$dir/danemap-alltcudp.conf" query dane-one.test 2>/dev/null)
