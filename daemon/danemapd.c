@@ -210,6 +210,7 @@ struct server {
 	struct store *store;
 	struct journal *journal;
 	bool journal_warned;
+	bool foreground; /* -f: log to stderr */
 	struct listener listeners[CONFIG_MAX_LISTEN];
 	size_t listener_count;
 	struct conn *conns;
@@ -1238,14 +1239,142 @@ resolver_config_changed(const struct config *a, const struct config *b)
 	    a->query_timeout_ms != b->query_timeout_ms ||
 	    a->lookup_deadline_ms != b->lookup_deadline_ms ||
 	    a->max_cname_depth != b->max_cname_depth ||
+	    strcmp(a->root_hints, b->root_hints) != 0 ||
 	    strcmp(a->state_dir, b->state_dir) != 0;
+}
+
+/* Keys a reload cannot apply (the sockets are bound and privileges gone):
+ * the names of those that changed, into buf ("" if none). */
+static void
+restart_only_changes(const struct config *a, const struct config *b, char *buf,
+    size_t size)
+{
+	const struct {
+		const char *name;
+		bool changed;
+	} keys[] = {
+		{ "listen",
+		    a->listen_count != b->listen_count ||
+		        memcmp(a->listen, b->listen, sizeof(a->listen)) != 0 },
+		{ "socket_mode", a->socket_mode != b->socket_mode },
+		{ "socket_group",
+		    strcmp(a->socket_group, b->socket_group) != 0 },
+		{ "user", strcmp(a->user, b->user) != 0 },
+		{ "cache_entries", a->cache_entries != b->cache_entries },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed && used < size)
+			used += (size_t)snprintf(buf + used, size - used,
+			    "%s%s", used > 0 ? ", " : "", keys[i].name);
+}
+
+/*
+ * The state directory must be one the daemon's user can write in (the
+ * journal lives there): a missing one is created for that user when
+ * create is set (as Postfix's postfix-script sets up its queue); an
+ * existing one that user cannot write is an error, never silently a
+ * journal that stays off. Returns 0, or -1 with a message in err.
+ */
+static bool
+dir_writable_by(const struct stat *st, const struct passwd *pw, uid_t uid)
+{
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return (st->st_mode & (S_IWUSR | S_IXUSR)) ==
+		    (S_IWUSR | S_IXUSR);
+	if (pw != NULL) {
+		gid_t groups[64];
+		int n = 64;
+
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0)
+			for (int i = 0; i < n; i++)
+				if (groups[i] == st->st_gid)
+					return (st->st_mode &
+					           (S_IWGRP | S_IXGRP)) ==
+					    (S_IWGRP | S_IXGRP);
+	} else if (st->st_gid == getegid())
+		return (st->st_mode & (S_IWGRP | S_IXGRP)) ==
+		    (S_IWGRP | S_IXGRP);
+	return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+static int
+state_dir_ready(const struct config *cfg, bool create, char *err,
+    size_t err_size)
+{
+	struct passwd *pw = NULL;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct stat st;
+
+	if (cfg->user[0] != '\0') {
+		if ((pw = getpwnam(cfg->user)) == NULL) {
+			snprintf(err, err_size, "unknown user %s", cfg->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (stat(cfg->state_dir, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, err_size, "state_dir %s: %s",
+			    cfg->state_dir, strerror(errno));
+			return -1;
+		}
+		if (!create)
+			return 0; /* created at start */
+		if (mkdir(cfg->state_dir, 0750) != 0 ||
+		    (geteuid() == 0 && chown(cfg->state_dir, uid, gid) != 0)) {
+			snprintf(err, err_size,
+			    "cannot create state_dir %s: %s", cfg->state_dir,
+			    strerror(errno));
+			return -1;
+		}
+		log_msg(LOG_LEVEL_NOTICE, "created state_dir %s for user %s",
+		    cfg->state_dir, pw != NULL ? pw->pw_name : "(this one)");
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, err_size, "state_dir %s is not a directory",
+		    cfg->state_dir);
+		return -1;
+	}
+	if (!dir_writable_by(&st, pw, uid)) {
+		snprintf(err, err_size,
+		    "state_dir %s is not writable by user %s: the journal "
+		    "of live keys could not be written (chown it to that "
+		    "user, or remove it to have it created)",
+		    cfg->state_dir, pw != NULL ? pw->pw_name : "(this one)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Append live keys to the journal in state_dir from now on. */
+static int
+journal_use(struct server *srv, const char *state_dir)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	struct journal *j;
+
+	if (journal_path(state_dir, path, sizeof(path)) != 0 ||
+	    (j = journal_open(path)) == NULL)
+		return -1;
+	journal_close(srv->journal);
+	srv->journal = j;
+	srv->journal_warned = false;
+	return 0;
 }
 
 static void
 reload(struct server *srv)
 {
 	struct config next;
-	char err[1024];
+	char err[2048], changed[128];
 
 	if (config_load(&next, srv->config_path, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR,
@@ -1277,14 +1406,36 @@ reload(struct server *srv)
 		srv->retired = r;
 		srv->resolver = ctx;
 	}
-	if (next.listen_count != srv->cfg.listen_count ||
-	    memcmp(next.listen, srv->cfg.listen, sizeof(next.listen)) != 0 ||
-	    strcmp(next.user, srv->cfg.user) != 0 ||
-	    next.cache_entries != srv->cfg.cache_entries)
+	restart_only_changes(&srv->cfg, &next, changed, sizeof(changed));
+	if (changed[0] != '\0')
 		log_msg(LOG_LEVEL_NOTICE,
-		    "listen, user and cache_entries take effect at restart");
+		    "reload: %s changed: takes effect at the next start",
+		    changed);
+	/* What is bound stays as it was until the next start. */
 	next.listen_count = srv->cfg.listen_count;
 	memcpy(next.listen, srv->cfg.listen, sizeof(next.listen));
+	next.socket_mode = srv->cfg.socket_mode;
+	memcpy(next.socket_group, srv->cfg.socket_group,
+	    sizeof(next.socket_group));
+	memcpy(next.user, srv->cfg.user, sizeof(next.user));
+	next.cache_entries = srv->cfg.cache_entries;
+	if (strcmp(next.state_dir, srv->cfg.state_dir) != 0) {
+		/* the warmer reads the journal in the new state_dir */
+		if (state_dir_ready(&next, true, err, sizeof(err)) != 0 ||
+		    journal_use(srv, next.state_dir) != 0) {
+			log_msg(LOG_LEVEL_ERR, "reload: state_dir stays %s: %s",
+			    srv->cfg.state_dir,
+			    state_dir_ready(&next, false, err, sizeof(err)) != 0
+			        ? err
+			        : "out of memory");
+			memcpy(next.state_dir, srv->cfg.state_dir,
+			    sizeof(next.state_dir));
+		}
+	}
+	if (next.syslog_facility != srv->cfg.syslog_facility) {
+		log_close();
+		log_open("danemapd", srv->foreground, next.syslog_facility);
+	}
 	srv->cfg = next;
 	log_set_level((enum log_level)srv->cfg.log_level);
 	(void)store_cdb_use(srv->store, srv->cfg.cache_file);
@@ -1435,7 +1586,7 @@ main(int argc, char **argv)
 	static struct server srv;
 	struct timeval second = { 1, 0 },
 	               stats_interval = { STATS_INTERVAL, 0 };
-	char err[1024], journal[CONFIG_PATH_MAX + 16];
+	char err[2048];
 	int opt, foreground = 0, check_only = 0, status = EXIT_SOFTWARE;
 
 	srv.config_path = CONFIG_DEFAULT_FILE;
@@ -1471,9 +1622,14 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (check_only) {
+		if (state_dir_ready(&srv.cfg, false, err, sizeof(err)) != 0) {
+			log_msg(LOG_LEVEL_ERR, "%s", err);
+			return EXIT_CONFIG;
+		}
 		printf("%s: configuration OK\n", srv.config_path);
 		return 0;
 	}
+	srv.foreground = foreground;
 	log_open("danemapd", foreground, srv.cfg.syslog_facility);
 	event_set_log_callback(libevent_log);
 	log_set_level((enum log_level)srv.cfg.log_level);
@@ -1490,7 +1646,8 @@ main(int argc, char **argv)
 		status = EXIT_OSERR;
 		goto out;
 	}
-	if (drop_privileges(&srv.cfg, err, sizeof(err)) != 0) {
+	if (state_dir_ready(&srv.cfg, true, err, sizeof(err)) != 0 ||
+	    drop_privileges(&srv.cfg, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
 		status = EXIT_CONFIG;
 		goto out;
@@ -1502,8 +1659,10 @@ main(int argc, char **argv)
 		status = EXIT_CONFIG;
 		goto out;
 	}
-	snprintf(journal, sizeof(journal), "%s/journal", srv.cfg.state_dir);
-	srv.journal = journal_open(journal);
+	if (journal_use(&srv, srv.cfg.state_dir) != 0) {
+		log_msg(LOG_LEVEL_ERR, "out of memory");
+		goto out;
+	}
 	(void)store_cdb_use(srv.store, srv.cfg.cache_file);
 	srv.sig_hup = evsignal_new(srv.base, SIGHUP, on_signal, &srv);
 	srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
@@ -1511,10 +1670,9 @@ main(int argc, char **argv)
 	srv.tick = event_new(srv.base, -1, EV_PERSIST, on_tick, &srv);
 	srv.hard_stop = evtimer_new(srv.base, on_hard_stop, &srv);
 	srv.stats_timer = event_new(srv.base, -1, EV_PERSIST, on_stats, &srv);
-	if (srv.journal == NULL || srv.sig_hup == NULL ||
-	    srv.sig_term == NULL || srv.sig_int == NULL || srv.tick == NULL ||
-	    srv.hard_stop == NULL || srv.stats_timer == NULL ||
-	    event_add(srv.sig_hup, NULL) != 0 ||
+	if (srv.sig_hup == NULL || srv.sig_term == NULL ||
+	    srv.sig_int == NULL || srv.tick == NULL || srv.hard_stop == NULL ||
+	    srv.stats_timer == NULL || event_add(srv.sig_hup, NULL) != 0 ||
 	    event_add(srv.sig_term, NULL) != 0 ||
 	    event_add(srv.sig_int, NULL) != 0 ||
 	    event_add(srv.tick, &second) != 0 ||

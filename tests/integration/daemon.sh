@@ -134,6 +134,27 @@ else
 	fail "SIGHUP bad configuration: '$got'"
 	tail -n 3 "$dir/danemapd.log"
 fi
+# A reload that moves state_dir: the journal follows it (the warmer reads
+# the new one); keys a reload cannot apply are named in the log.
+mkdir -p "$dir/state2"
+{
+	grep -v '^state_dir\|^socket_mode' "$dir/good.conf"
+	echo "state_dir = $dir/state2"
+	echo "socket_mode = 0600"
+} >"$conf"
+kill -HUP "$dpid"
+sleep "$settle"
+ask "$sock" implicit.test:2526 >/dev/null
+if grep -qx 'implicit.test:2526' "$dir/state2/journal" 2>/dev/null; then
+	pass "SIGHUP moving state_dir: live keys go to the new journal"
+else
+	fail "SIGHUP moving state_dir: the key is not in $dir/state2/journal"
+fi
+if grep -q 'reload: socket_mode changed: takes effect at the next start' "$dir/danemapd.log"; then
+	pass "SIGHUP: a restart-only key that changed is named in the log"
+else
+	fail "SIGHUP: no notice that socket_mode takes effect at restart"
+fi
 cp "$dir/good.conf" "$conf"
 kill -HUP "$dpid"
 sleep "$settle"
@@ -181,6 +202,53 @@ if out=$($DANEMAPD -t -c "$top_srcdir/contrib/danemap.conf" 2>&1); then
 	pass "contrib/danemap.conf is a valid configuration"
 else
 	fail "contrib/danemap.conf: $out"
+fi
+
+# ---------------------------------------------------------------- state_dir
+# The daemon drops to its user after binding; the journal in state_dir
+# must then be writable by that user, or the warmer silently stops
+# learning live keys. A state_dir that user cannot write: -t and the start
+# both refuse, naming it. A missing one: created for that user.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 0755 "$dir"
+	mkdir -p "$dir/rootstate"
+	chmod 0755 "$dir/rootstate"
+	{
+		grep -v '^state_dir\|^user\|^cache_file' "$dir/good.conf"
+		echo "state_dir = $dir/rootstate"
+		echo "user = nobody"
+	} >"$dir/nobody.conf"
+	out=$($DANEMAPD -t -c "$dir/nobody.conf" 2>&1)
+	rc=$?
+	if [ $rc = 78 ] && echo "$out" | grep -q "state_dir $dir/rootstate is not writable by user nobody"; then
+		pass "danemapd -t: a state_dir the daemon's user cannot write is an error"
+	else
+		fail "danemapd -t with a root-owned state_dir: exit $rc: $out"
+	fi
+	$DANEMAPD -f -c "$dir/nobody.conf" >"$dir/nobody.log" 2>&1
+	rc=$?
+	if [ $rc = 78 ] && grep -q 'not writable by user nobody' "$dir/nobody.log"; then
+		pass "danemapd refuses to start with a state_dir its user cannot write"
+	else
+		fail "danemapd with a root-owned state_dir: exit $rc"
+		tail -n 5 "$dir/nobody.log"
+	fi
+	sed "s|^state_dir = .*|state_dir = $dir/newstate|" "$dir/nobody.conf" >"$dir/nobody2.conf"
+	if daemon_start "$dir/nobody2.conf" "$sock" "$dir/nobody.log"; then
+		ask "$sock" implicit.test:2527 >/dev/null
+		owner=$(stat -c %U "$dir/newstate" 2>/dev/null)
+		if [ "$owner" = nobody ] && grep -qx 'implicit.test:2527' "$dir/newstate/journal"; then
+			pass "a missing state_dir is created for the daemon's user; live keys reach its journal"
+		else
+			fail "missing state_dir: owner '$owner', journal: $(cat "$dir/newstate/journal" 2>&1)"
+		fi
+		daemon_stop || fail "danemapd (nobody) exit status $?"
+	else
+		fail "danemapd did not start with a missing state_dir"
+		tail -n 5 "$dir/nobody.log"
+	fi
+else
+	echo "NOTE: not root or no user nobody: state_dir ownership not tested"
 fi
 
 if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir/danemapd.log"; then
