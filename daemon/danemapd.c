@@ -1,6 +1,6 @@
 /*
  * danemapd: the socketmap daemon Postfix asks for a TLS policy
- * (DESIGN.md §2, §7).
+ * (doc/design.md §2, §7).
  *
  *   danemapd [-f] [-t] [-c FILE]
  *

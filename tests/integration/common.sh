@@ -163,6 +163,30 @@ testbed_port() {
 	fi
 }
 
+# check_cases CONF [LABEL [TLD]]: every case of tests/testbed/cases.txt
+# through `danemap -c CONF query`, its first line and exit status; with
+# TLD, the keys are moved from test. to TLD. (a bed built with that TLD).
+check_cases() {
+	tab=$(printf '\t')
+	while IFS="$tab" read -r key expected status desc; do
+		case "$key" in '' | '#'*) continue ;; esac
+		if [ -n "${3:-}" ]; then
+			key=$(printf '%s\n' "$key" |
+				sed -E "s/\.test(\.?)(\]|:|$)/.$3\1\2/I")
+		fi
+		out=$($DANEMAP -c "$1" query "$key" 2>"$dir/stderr")
+		rc=$?
+		first=$(printf '%s\n' "$out" | head -n 1)
+		if reply_matches "$expected" "$first" && [ "$rc" = "$status" ]; then
+			pass "${2:+$2 }$key -> '$first' ($rc): $desc"
+		else
+			fail "${2:+$2 }$key: want '$expected' exit $status, got '$first' exit $rc: $desc"
+			sed 's/^/    /' "$dir/stderr"
+			$DANEMAP -c "$1" query -v "$key" 2>&1 | sed 's/^/    /'
+		fi
+	done <"$CASES"
+}
+
 # expect_reply EXPECTED ACTUAL: the manifest's convention: "NOTFOUND"
 # means exactly "NOTFOUND " (with its space), "TEMP" means "TEMP <reason>".
 reply_matches() {

@@ -16,20 +16,7 @@ CONF="$dir/cases.conf"
 scale_conf "$TESTBED_CONF" "$CONF"
 
 # ---------------------------------------------------------------- cases
-tab=$(printf '\t')
-while IFS="$tab" read -r key expected status desc; do
-	case "$key" in '' | '#'*) continue ;; esac
-	out=$($DANEMAP -c "$CONF" query "$key" 2>"$dir/stderr")
-	rc=$?
-	first=$(printf '%s\n' "$out" | head -n 1)
-	if reply_matches "$expected" "$first" && [ "$rc" = "$status" ]; then
-		pass "$key -> '$first' ($rc): $desc"
-	else
-		fail "$key: want '$expected' exit $status, got '$first' exit $rc: $desc"
-		sed 's/^/    /' "$dir/stderr"
-		$DANEMAP -c "$CONF" query -v "$key" 2>&1 | sed 's/^/    /'
-	fi
-done <"$CASES"
+check_cases "$CONF"
 
 # ---------------------------------------------------------------- evidence
 out=$($DANEMAP -c "$CONF" query -v "$(sed -n 's/\t.*//; /^[^#]/{p;q}' "$CASES")")

@@ -74,8 +74,10 @@ if [ "${1:-}" = diskfull ]; then
 	rm -f "$small/fill"
 	$DANEMAP -c "$dir/small.conf" warm -f "$dir/many.txt" >"$dir/full2.out" 2>&1
 	rc=$?
+	# the new CDB holds nx keys the old one had not (a slow wrapper may
+	# time a few of the 200 out: those keep no record, which is right)
 	if [ $rc = 0 ] && $DANEMAP -c "$dir/small.conf" dump 2>/dev/null |
-		grep -q '^nx200\.test	notfound	'; then
+		grep -q '^nx[0-9]*\.test	notfound	'; then
 		pass "space again: the next warm run writes the new CDB"
 	else
 		fail "space again: warm exit $rc"
