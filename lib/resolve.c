@@ -790,57 +790,76 @@ out:
 	return rc;
 }
 
+/*
+ * read_rr_file: the zone-file records in path (a trust anchor or root
+ * hints file) as a getdns list in *out, which the caller destroys.
+ * Fails, with "WHAT PATH: why" in err, when the file cannot be read or
+ * parsed, or holds no record of type t1 or t2 (named in need).
+ */
 static int
-set_trust_anchors(getdns_context *gd, const char *path, char *err,
-    size_t err_size)
+read_rr_file(const char *path, const char *what, uint32_t t1, uint32_t t2,
+    const char *need, getdns_list **out, char *err, size_t err_size)
 {
 	FILE *fp = fopen(path, "r");
-	getdns_list *anchors = NULL;
-	size_t n = 0, usable = 0;
-	int rc = -1;
+	getdns_list *list = NULL;
+	size_t n = 0, wanted = 0;
 
+	*out = NULL;
 	if (fp == NULL) {
-		snprintf(err, err_size, "trust anchor file %s: %s", path,
+		snprintf(err, err_size, "%s %s: %s", what, path,
 		    strerror(errno));
 		return -1;
 	}
 	/* Origin NULL, not ".": getdns 1.6.0 fails with "." (valgrind shows
 	 * it branching on uninitialised memory, so it even works by luck
-	 * now and then). Anchor files name their owners in full anyway. */
-	if (getdns_fp2rr_list(fp, &anchors, NULL, 3600) != GETDNS_RETURN_GOOD ||
-	    anchors == NULL) {
+	 * now and then). These files name their owners in full anyway. */
+	if (getdns_fp2rr_list(fp, &list, NULL, 3600) != GETDNS_RETURN_GOOD ||
+	    list == NULL) {
 		snprintf(err, err_size,
-		    "trust anchor file %s: cannot parse it as zone-file DS or "
-		    "DNSKEY records",
-		    path);
-		goto out;
+		    "%s %s: cannot parse it as zone-file records", what, path);
+		goto err;
 	}
-	(void)getdns_list_get_length(anchors, &n);
+	(void)getdns_list_get_length(list, &n);
 	for (size_t i = 0; i < n; i++) {
 		getdns_dict *rr;
 		uint32_t type;
 
-		if (getdns_list_get_dict(anchors, i, &rr) ==
-		        GETDNS_RETURN_GOOD &&
-		    (type = answer_rr_type(rr)) != 0 &&
-		    (type == GETDNS_RRTYPE_DS || type == GETDNS_RRTYPE_DNSKEY))
-			usable++;
+		if (getdns_list_get_dict(list, i, &rr) == GETDNS_RETURN_GOOD &&
+		    ((type = answer_rr_type(rr)) == t1 || type == t2))
+			wanted++;
 	}
-	if (usable == 0) {
-		snprintf(err, err_size,
-		    "trust anchor file %s: no DS or DNSKEY record in it", path);
-		goto out;
+	if (wanted == 0) {
+		snprintf(err, err_size, "%s %s: no %s record in it", what, path,
+		    need);
+		goto err;
 	}
+	fclose(fp);
+	*out = list;
+	return 0;
+err:
+	getdns_list_destroy(list);
+	fclose(fp);
+	return -1;
+}
+
+static int
+set_trust_anchors(getdns_context *gd, const char *path, char *err,
+    size_t err_size)
+{
+	getdns_list *anchors;
+	int rc = 0;
+
+	if (read_rr_file(path, "trust anchor file", GETDNS_RRTYPE_DS,
+	        GETDNS_RRTYPE_DNSKEY, "DS or DNSKEY", &anchors, err,
+	        err_size) != 0)
+		return -1;
 	if (getdns_context_set_dnssec_trust_anchors(gd, anchors) !=
 	    GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size,
 		    "trust anchor file %s: getdns refused it", path);
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
 	getdns_list_destroy(anchors);
-	fclose(fp);
 	return rc;
 }
 
@@ -865,48 +884,19 @@ zalloc(size_t size)
 static int
 set_root_hints(getdns_context *gd, const char *path, char *err, size_t err_size)
 {
-	FILE *fp = fopen(path, "r");
-	getdns_list *hints = NULL;
-	size_t n = 0, addresses = 0;
-	int rc = -1;
+	getdns_list *hints;
+	int rc = 0;
 
-	if (fp == NULL) {
-		snprintf(err, err_size, "root hints file %s: %s", path,
-		    strerror(errno));
+	if (read_rr_file(path, "root hints file", GETDNS_RRTYPE_A,
+	        GETDNS_RRTYPE_AAAA, "A or AAAA", &hints, err, err_size) != 0)
 		return -1;
-	}
-	if (getdns_fp2rr_list(fp, &hints, NULL, 3600) != GETDNS_RETURN_GOOD ||
-	    hints == NULL) {
-		snprintf(err, err_size,
-		    "root hints file %s: cannot parse it as zone-file records",
-		    path);
-		goto out;
-	}
-	(void)getdns_list_get_length(hints, &n);
-	for (size_t i = 0; i < n; i++) {
-		getdns_dict *rr;
-		uint32_t type;
-
-		if (getdns_list_get_dict(hints, i, &rr) == GETDNS_RETURN_GOOD &&
-		    ((type = answer_rr_type(rr)) == GETDNS_RRTYPE_A ||
-		        type == GETDNS_RRTYPE_AAAA))
-			addresses++;
-	}
-	if (addresses == 0) {
-		snprintf(err, err_size,
-		    "root hints file %s: no A or AAAA record in it", path);
-		goto out;
-	}
 	if (getdns_context_set_dns_root_servers(gd, hints) !=
 	    GETDNS_RETURN_GOOD) {
 		snprintf(err, err_size, "root hints file %s: getdns refused it",
 		    path);
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
 	getdns_list_destroy(hints);
-	fclose(fp);
 	return rc;
 }
 
@@ -932,6 +922,14 @@ resolve_ctx_new(const struct config *cfg, struct event_base *base, char *err,
 	        realloc, free) != GETDNS_RETURN_GOOD) {
 		ctx->gd = NULL;
 		snprintf(err, err_size, "cannot create a getdns context");
+		goto err;
+	}
+	/* Only the context itself needs zeroing: everything getdns
+	 * allocates from now on (dicts, requests) comes from plain malloc,
+	 * which frees what calloc gave alike. */
+	if (getdns_context_set_memory_functions(ctx->gd, malloc, realloc,
+	        free) != GETDNS_RETURN_GOOD) {
+		snprintf(err, err_size, "getdns: cannot set memory functions");
 		goto err;
 	}
 	if (getdns_context_set_resolution_type(ctx->gd,
