@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -52,11 +53,6 @@
 #include "resolve.h"
 #include "sockmap.h"
 #include "store.h"
-
-#define EXIT_USAGE 64
-#define EXIT_SOFTWARE 70
-#define EXIT_OSERR 71
-#define EXIT_CONFIG 78
 
 /* A whole request netstring: "10000:" + payload + ",". */
 #define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
@@ -1217,8 +1213,11 @@ drop_privileges(const struct config *cfg, char *err, size_t err_size)
 		snprintf(err, err_size, "unknown user %s", cfg->user);
 		return -1;
 	}
+	/* setres*: real, effective and saved ids all change, so nothing
+	 * can switch back to root later. */
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
-	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
 		snprintf(err, err_size, "cannot become %s: %s", cfg->user,
 		    strerror(errno));
 		return -1;
@@ -1587,7 +1586,7 @@ main(int argc, char **argv)
 	struct timeval second = { 1, 0 },
 	               stats_interval = { STATS_INTERVAL, 0 };
 	char err[2048];
-	int opt, foreground = 0, check_only = 0, status = EXIT_SOFTWARE;
+	int opt, foreground = 0, check_only = 0, status = EX_SOFTWARE;
 
 	srv.config_path = CONFIG_DEFAULT_FILE;
 	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
@@ -1609,22 +1608,22 @@ main(int argc, char **argv)
 			return 0;
 		default:
 			fputs(usage_text, stderr);
-			return EXIT_USAGE;
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fputs(usage_text, stderr);
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 	log_open("danemapd", 1, 0);
 	if (config_load(&srv.cfg, srv.config_path, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
-		return EXIT_CONFIG;
+		return EX_CONFIG;
 	}
 	if (check_only) {
 		if (state_dir_ready(&srv.cfg, false, err, sizeof(err)) != 0) {
 			log_msg(LOG_LEVEL_ERR, "%s", err);
-			return EXIT_CONFIG;
+			return EX_CONFIG;
 		}
 		printf("%s: configuration OK\n", srv.config_path);
 		return 0;
@@ -1643,20 +1642,20 @@ main(int argc, char **argv)
 	}
 	if (open_listeners(&srv, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
-		status = EXIT_OSERR;
+		status = EX_OSERR;
 		goto out;
 	}
 	if (state_dir_ready(&srv.cfg, true, err, sizeof(err)) != 0 ||
 	    drop_privileges(&srv.cfg, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
-		status = EXIT_CONFIG;
+		status = EX_CONFIG;
 		goto out;
 	}
 	/* After dropping privileges: files are opened as the daemon user. */
 	if ((srv.resolver = resolve_ctx_new(&srv.cfg, srv.base, err,
 	         sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
-		status = EXIT_CONFIG;
+		status = EX_CONFIG;
 		goto out;
 	}
 	if (journal_use(&srv, srv.cfg.state_dir) != 0) {
