@@ -1420,13 +1420,13 @@ reload(struct server *srv)
 	next.cache_entries = srv->cfg.cache_entries;
 	if (strcmp(next.state_dir, srv->cfg.state_dir) != 0) {
 		/* the warmer reads the journal in the new state_dir */
-		if (state_dir_ready(&next, true, err, sizeof(err)) != 0 ||
-		    journal_use(srv, next.state_dir) != 0) {
+		int rc = state_dir_ready(&next, true, err, sizeof(err));
+
+		if (rc == 0 && (rc = journal_use(srv, next.state_dir)) != 0)
+			snprintf(err, sizeof(err), "out of memory");
+		if (rc != 0) {
 			log_msg(LOG_LEVEL_ERR, "reload: state_dir stays %s: %s",
-			    srv->cfg.state_dir,
-			    state_dir_ready(&next, false, err, sizeof(err)) != 0
-			        ? err
-			        : "out of memory");
+			    srv->cfg.state_dir, err);
 			memcpy(next.state_dir, srv->cfg.state_dir,
 			    sizeof(next.state_dir));
 		}
