@@ -215,6 +215,7 @@ struct server {
 	size_t running_count;
 	struct event *sig_hup, *sig_term, *sig_int, *tick, *hard_stop;
 	struct event *stats_timer;
+	struct event *cdb_checked; /* a cache file check on a thread is over */
 	struct answer_stats stats;
 	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
 	bool stopping;
@@ -475,6 +476,37 @@ stats_log(struct server *srv)
 	elapsed_start(&st->since);
 }
 
+/* What became of a cache file check, for the log. */
+static void
+cdb_report(int rc, const char *msg)
+{
+	if (rc == STORE_CDB_OPENED)
+		log_msg(LOG_LEVEL_NOTICE, "%s", msg);
+	else if (rc == STORE_CDB_BAD)
+		log_msg(LOG_LEVEL_WARNING, "%s", msg);
+}
+
+/* Bad records store_get met in the cache file, reported once a file. */
+static void
+cdb_warning(struct server *srv)
+{
+	const char *w = store_cdb_warning(srv->store);
+
+	if (w != NULL)
+		log_msg(LOG_LEVEL_WARNING, "%s", w);
+}
+
+/* Look at cache_file again: a new file is checked on a thread, and the
+ * loop hears when that is over (on_cdb_checked). */
+static void
+cdb_check(struct server *srv, bool force)
+{
+	char msg[1200];
+	int rc = store_cdb_check(srv->store, time(NULL), force, msg, sizeof(msg));
+
+	cdb_report(rc, msg);
+}
+
 /* ------------------------------------------------------------ lookups */
 
 static void
@@ -716,6 +748,7 @@ handle_request(struct conn *c, const char *map, size_t map_len, const char *key,
 		break;
 	}
 	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
+	cdb_warning(srv);
 	if (sr == STORE_FRESH &&
 	    (fr = fixed_reply_of(srv, hit.reply)) != NULL) {
 		conn_answer_fixed(c, key, key_len, fr,
@@ -1437,7 +1470,13 @@ reload(struct server *srv)
 	}
 	srv->cfg = next;
 	log_set_level((enum log_level)srv->cfg.log_level);
-	(void)store_cdb_use(srv->store, srv->cfg.cache_file);
+	{
+		char msg[1200];
+
+		cdb_report(store_cdb_use(srv->store, srv->cfg.cache_file, msg,
+		               sizeof(msg)),
+		    msg);
+	}
 	retired_reap(srv);
 	log_msg(LOG_LEVEL_NOTICE, "configuration reloaded from %s",
 	    srv->config_path);
@@ -1500,7 +1539,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	(void)store_cdb_check(srv->store, time(NULL), 0);
+	cdb_check(srv, false);
+}
+
+static void
+on_cdb_checked(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cdb_check(arg, false);
 }
 
 static void
@@ -1547,6 +1594,8 @@ server_free(struct server *srv)
 		free(r);
 	}
 	resolve_ctx_free(srv->resolver);
+	if (srv->cdb_checked != NULL) /* before the store closes its fd */
+		event_free(srv->cdb_checked);
 	store_free(srv->store);
 	journal_close(srv->journal);
 	if (srv->sig_hup != NULL)
@@ -1559,6 +1608,7 @@ server_free(struct server *srv)
 		event_free(srv->tick);
 	if (srv->stats_timer != NULL)
 		event_free(srv->stats_timer);
+
 	if (srv->hard_stop != NULL)
 		event_free(srv->hard_stop);
 	if (srv->base != NULL)
@@ -1586,7 +1636,7 @@ main(int argc, char **argv)
 	struct timeval second = { 1, 0 },
 	               stats_interval = { STATS_INTERVAL, 0 };
 	char err[2048];
-	int opt, foreground = 0, check_only = 0, status = EX_SOFTWARE;
+	int opt, foreground = 0, check_only = 0, status = EX_SOFTWARE, cdb_fd;
 
 	srv.config_path = CONFIG_DEFAULT_FILE;
 	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
@@ -1662,7 +1712,19 @@ main(int argc, char **argv)
 		log_msg(LOG_LEVEL_ERR, "out of memory");
 		goto out;
 	}
-	(void)store_cdb_use(srv.store, srv.cfg.cache_file);
+	/* The first file is checked before the first answer; later ones
+	 * on a thread, while the one open answers. */
+	cdb_report(store_cdb_use(srv.store, srv.cfg.cache_file, err,
+	               sizeof(err)),
+	    err);
+	if ((cdb_fd = store_cdb_background(srv.store)) < 0 ||
+	    (srv.cdb_checked = event_new(srv.base, cdb_fd, EV_READ | EV_PERSIST,
+	         on_cdb_checked, &srv)) == NULL ||
+	    event_add(srv.cdb_checked, NULL) != 0) {
+		log_msg(LOG_LEVEL_ERR, "cannot set up cache file checks: %s",
+		    strerror(errno));
+		goto out;
+	}
 	srv.sig_hup = evsignal_new(srv.base, SIGHUP, on_signal, &srv);
 	srv.sig_term = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
 	srv.sig_int = evsignal_new(srv.base, SIGINT, on_signal, &srv);

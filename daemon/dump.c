@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "cdbread.h"
 #include "cli.h"
 #include "journal.h"
 #include "log.h"
 #include "record.h"
-#include "store.h"
 
 static void
 format_time(time_t t, char *buf, size_t size)
@@ -71,7 +71,7 @@ dump_main(const struct config *cfg, int argc, char **argv)
 		return cli_usage(stderr);
 	}
 	printf("# key\treply\texpires\tsource\n");
-	if (store_cdb_scan(cfg->cache_file, dump_record, &now, err,
+	if (cdbread_scan(cfg->cache_file, dump_record, &now, err,
 	        sizeof(err)) != 0) {
 		fprintf(stderr, "danemap: dump: %s\n", err);
 		status = EX_NOINPUT;

@@ -1,6 +1,6 @@
 /*
  * warm: the cache warmer behind `danemap warm` (see warm.h). Wiring only:
- * keys come from store_cdb_scan, journal_* and plain list files; answers
+ * keys come from cdbread_scan, journal_* and plain list files; answers
  * from the same resolver and policy as the daemon; the file from cdbwrite.
  *
  * Order matters for "nothing is lost": the CDB lock is taken first (one
@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cdbread.h"
 #include "cdbwrite.h"
 #include "cli.h"
 #include "elapsed.h"
@@ -409,7 +410,7 @@ warm_run(const struct config *cfg, char *const *lists, size_t n, FILE *progress,
 	if ((cw = cdbwrite_open(cfg->cache_file, err, err_size)) == NULL)
 		return -1;
 
-	if (store_cdb_scan(cfg->cache_file, from_cdb, &w, err, err_size) != 0 &&
+	if (cdbread_scan(cfg->cache_file, from_cdb, &w, err, err_size) != 0 &&
 	    errno != ENOENT) {
 		/* An unreadable old file is no reason to stop: its keys
 		 * come back through the journal. Say it in the summary. */

@@ -3,17 +3,15 @@
  * cache in front of an optional CDB file written by `danemap warm`.
  *
  * Maps a normalised key (mapkey's norm) to a cacheable reply and its
- * absolute expiry; store_get asks memory first, then the CDB. The CDB is
- * read-only here and read with pread, not mapped: its pages never count
- * in the daemon's resident set, and a file changed in place reads as
- * missing records instead of killing the daemon with SIGBUS. A fresh
- * memory entry already compared with the open file skips the file, and a
- * CDB answer is copied into memory, so busy keys cost no read at all.
- * store_cdb_check notices a replaced file (new
- * inode, size or mtime; stat at most once a second) and switches to it. A
- * file that cannot be opened, is truncated or holds records of an unknown
- * version is logged once and ignored, never trusted: lookups then go on
- * from memory and live DNS.
+ * absolute expiry; store_get asks memory first, then the CDB (read through
+ * cdbread). A fresh memory entry already compared with the open file skips
+ * the file, and a CDB answer is copied into memory, so busy keys cost no
+ * read at all. store_cdb_check notices a replaced file (new inode, size or
+ * mtime; stat at most once a second) and switches to it once it has been
+ * checked from end to end. A file that cannot be opened, is truncated or
+ * holds records of an unknown version is reported once and ignored, never
+ * trusted: lookups then go on from memory and live DNS, or from the file
+ * that was open before.
  *
  * Memory is bounded: when full, the least recently used entry goes
  * (a hit or a put makes an entry most recent). LRU because Postfix asks
@@ -22,9 +20,10 @@
  * tell "stale" from "never seen" (stale serving is the caller's decision).
  *
  * TEMP is never stored: a failure must be retried, not remembered.
+ * Nothing here logs: what happened to the file comes back as text.
  *
- * Deliberately not here: writing the CDB (cdbwrite), deciding when a stale
- * answer may be served (the daemon).
+ * Deliberately not here: reading and checking the CDB (cdbread), writing
+ * it (cdbwrite), deciding when a stale answer may be served (the daemon).
  */
 #ifndef DANEMAP_STORE_H
 #define DANEMAP_STORE_H
@@ -35,7 +34,6 @@
 #include <time.h>
 
 #include "policy.h"
-#include "record.h"
 
 struct store;
 
@@ -87,40 +85,50 @@ int store_put(struct store *store, const char *key, size_t len,
 /* store_count: memory entries held, fresh or stale. */
 size_t store_count(const struct store *store);
 
+/* What store_cdb_use and store_cdb_check did; msg says it in words
+ * (a line for the log) unless SAME or CHECKING. */
+enum store_cdb_result {
+	STORE_CDB_BAD = -1,     /* a new file is unusable: ignored */
+	STORE_CDB_SAME = 0,     /* nothing changed */
+	STORE_CDB_OPENED = 1,   /* a new file is in use */
+	STORE_CDB_CHECKING = 2, /* a new file is being checked, off the
+	                         * caller's thread */
+};
+
 /*
  * store_cdb_use: read records from the CDB at path (copied) from now on,
- * opening it at once if it exists. A file already open stays in use until
+ * checking it at once if it exists. A file already open stays in use until
  * a sound one replaces it (a corrupt or missing file at path never costs
  * the verified one); the same path with the same file is not read again.
- * Returns 0 if a file is open, -1 if not (a missing file is normal before
- * the first warm run; other errors are logged). Either way later
- * store_cdb_check calls keep watching path.
+ * Later store_cdb_check calls keep watching path.
  */
-int store_cdb_use(struct store *store, const char *path);
+int store_cdb_use(struct store *store, const char *path, char *msg,
+    size_t msg_size);
 
 /*
  * store_cdb_check: if at least a second passed since the last check (or
- * force), stat the path and reopen when the file was replaced. Returns 1 if
- * a new file was opened, 0 if nothing changed, -1 if the new file is
- * unusable (logged; the previous file, if any, stays in use).
+ * force), stat the path and check the file when it was replaced; with
+ * background checks, take the result of one that is over. A given bad
+ * file is reported once, not at every check.
  */
-int store_cdb_check(struct store *store, time_t now, int force);
+int store_cdb_check(struct store *store, time_t now, int force, char *msg,
+    size_t msg_size);
+
+/*
+ * store_cdb_background: from now on, check new files on a thread of their
+ * own (a million records take ~0.3 s, which a daemon must not spend away
+ * from its clients); the open file answers meanwhile. Returns a descriptor
+ * that becomes readable when such a check is over (then call
+ * store_cdb_check), or -1 (errno set; checks stay on the caller's thread).
+ */
+int store_cdb_background(struct store *store);
 
 /* store_cdb_records: records in the open CDB (0 if none is open). */
 size_t store_cdb_records(const struct store *store);
 
-/*
- * store_cdb_scan: call fn for every record of the CDB file at path, in file
- * order, with its decode status (records of an unknown version or corrupt
- * ones are passed too, rec undefined then). fn returns 0 to go on, non-zero
- * to stop. Returns 0, or -1 with a message in err and errno set: ENOENT
- * (or another open error) when there is no file to read, EINVAL when the
- * file is not a sound CDB, ENOMEM.
- */
-int store_cdb_scan(const char *path,
-    int (*fn)(const char *key, size_t key_len, enum record_status status,
-        const struct record *rec, void *arg),
-    void *arg, char *err, size_t err_size);
+/* store_cdb_warning: a report about bad records met in the open file by
+ * store_get (at most one a file), once; NULL if there is none. */
+const char *store_cdb_warning(struct store *store);
 
 /*
  * store_stale_usable: may an answer that expired at `expires` still be used

@@ -5,12 +5,14 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cdbread.h"
 #include "cdbwrite.h"
 #include "check_main.h"
 #include "record.h"
@@ -184,7 +186,10 @@ END_TEST
 
 /* ---------------------------------------------------------------- CDB */
 
-static char dir[64], path[128];
+static char dir[64], path[128], msg[1200];
+
+#define USE(s) store_cdb_use(s, path, msg, sizeof(msg))
+#define CHECK(s, now, force) store_cdb_check(s, now, force, msg, sizeof(msg))
 
 static void
 cdb_setup(void)
@@ -244,7 +249,7 @@ START_TEST(cdb_answers_behind_memory)
 	struct store_hit hit;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE_ONLY, 5000, NULL);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_uint_eq(store_cdb_records(s), 3);
 	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
 	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
@@ -276,7 +281,7 @@ START_TEST(cdb_most_recent_lookup_wins)
 
 	PUT_AT(s, "a.example", POLICY_REPLY_DANE_ONLY, 5000, 100);
 	write_cdb_at(one, 1, POLICY_REPLY_DANE, 4000, 200, NULL);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "a.example", 300, &hit), STORE_FRESH);
 	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
 	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE);
@@ -290,7 +295,7 @@ START_TEST(cdb_most_recent_lookup_wins)
 	ck_assert_int_eq(hit.source, STORE_SOURCE_MEMORY);
 	/* a fresh memory answer beats a stale CDB one, however recent */
 	write_cdb_at(one, 1, POLICY_REPLY_DANE, 250, 250, NULL);
-	ck_assert_int_eq(store_cdb_check(s, 400, 1), 1);
+	ck_assert_int_eq(CHECK(s, 400, 1), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "a.example", 400, &hit), STORE_FRESH);
 	ck_assert_int_eq(hit.source, STORE_SOURCE_MEMORY);
 	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE_ONLY);
@@ -304,16 +309,16 @@ START_TEST(cdb_replaced_file_is_noticed)
 	static const char *const newkeys[] = { "new.example" };
 	struct store_hit hit;
 
-	ck_assert_int_eq(store_cdb_use(s, path), -1); /* none yet */
-	ck_assert_int_eq(store_cdb_check(s, 100, 0), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_SAME); /* none yet */
+	ck_assert_int_eq(CHECK(s, 100, 0), STORE_CDB_SAME);
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
 	/* checked less than a second ago: not yet */
-	ck_assert_int_eq(store_cdb_check(s, 100, 0), 0);
-	ck_assert_int_eq(store_cdb_check(s, 101, 0), 1);
+	ck_assert_int_eq(CHECK(s, 100, 0), STORE_CDB_SAME);
+	ck_assert_int_eq(CHECK(s, 101, 0), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
-	ck_assert_int_eq(store_cdb_check(s, 102, 0), 0); /* unchanged */
+	ck_assert_int_eq(CHECK(s, 102, 0), STORE_CDB_SAME); /* unchanged */
 	write_cdb(newkeys, 1, POLICY_REPLY_NOTFOUND, 5000, NULL);
-	ck_assert_int_eq(store_cdb_check(s, 102, 1), 1); /* forced */
+	ck_assert_int_eq(CHECK(s, 102, 1), STORE_CDB_OPENED); /* forced */
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
 	ck_assert_int_eq(GET(s, "new.example", 100, &hit), STORE_FRESH);
 	store_free(s);
@@ -328,23 +333,23 @@ START_TEST(cdb_broken_files_are_ignored)
 	int fd;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 
 	/* zero-length, truncated, random bytes, a directory: each is
 	 * refused and the previous mapping keeps answering */
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	write_bytes(tmp, "", 0);
 	ck_assert_int_eq(rename(tmp, path), 0);
-	ck_assert_int_eq(store_cdb_check(s, 200, 1), -1);
+	ck_assert_int_eq(CHECK(s, 200, 1), STORE_CDB_BAD);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
 	/* the same broken file is not reported twice */
-	ck_assert_int_eq(store_cdb_check(s, 300, 1), 0);
+	ck_assert_int_eq(CHECK(s, 300, 1), STORE_CDB_SAME);
 
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(i * 7919 % 251);
 	write_bytes(tmp, junk, sizeof(junk));
 	ck_assert_int_eq(rename(tmp, path), 0);
-	ck_assert_int_eq(store_cdb_check(s, 400, 1), -1);
+	ck_assert_int_eq(CHECK(s, 400, 1), STORE_CDB_BAD);
 	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
 	store_free(s);
 
@@ -355,7 +360,7 @@ START_TEST(cdb_broken_files_are_ignored)
 	ck_assert_int_eq(ftruncate(fd, 2048 + 10), 0);
 	close(fd);
 	s = store_new(0);
-	ck_assert_int_eq(store_cdb_use(s, path), -1);
+	ck_assert_int_eq(USE(s), STORE_CDB_BAD);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
 	store_free(s);
 }
@@ -379,7 +384,7 @@ START_TEST(cdb_random_files_are_refused)
 		}
 		write_bytes(path, junk, sizeof(junk));
 		s = store_new(0);
-		ck_assert_msg(store_cdb_use(s, path) == -1,
+		ck_assert_msg(USE(s) == STORE_CDB_BAD,
 		    "random file %d accepted as a CDB", round);
 		store_free(s);
 	}
@@ -428,7 +433,7 @@ START_TEST(cdb_bad_hash_table_is_refused)
 		}
 		ck_assert_int_eq(pwrite(fd, buf, (size_t)len, 0), len);
 		close(fd);
-		ck_assert_int_eq(store_cdb_use(s, path), -1);
+		ck_assert_int_eq(USE(s), STORE_CDB_BAD);
 		store_free(s);
 	}
 }
@@ -440,14 +445,122 @@ START_TEST(cdb_unknown_record_version_is_not_trusted)
 	struct store_hit hit;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "2 dane-only 99999999999 1");
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
 	store_free(s);
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "garbage");
 	s = store_new(0);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "c.example", 100, &hit), STORE_MISS);
 	store_free(s);
+}
+END_TEST
+
+/* Bad records are reported to the caller once a file, never logged here. */
+START_TEST(cdb_bad_records_reported_once)
+{
+	struct store *s = store_new(0);
+	struct store_hit hit;
+	const char *w;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "2 dane-only 99999999999 1");
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
+	ck_assert_ptr_null(store_cdb_warning(s));
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	w = store_cdb_warning(s);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(strstr(w, "unknown version"));
+	ck_assert_ptr_nonnull(strstr(w, path));
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_MISS);
+	ck_assert_ptr_null(store_cdb_warning(s));
+	store_free(s);
+}
+END_TEST
+
+/* Wait until the background check's descriptor is readable. */
+static void
+wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+}
+
+/* With background checks a new file is checked on a thread: the open
+ * file answers until the check is over, a sound file then replaces it,
+ * and an unusable one leaves it in place. */
+START_TEST(cdb_background_check)
+{
+	static const char *const newkeys[] = { "new.example" };
+	struct store *s = store_new(0);
+	struct store_hit hit;
+	char tmp[160];
+	int fd;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED); /* at start: here */
+	fd = store_cdb_background(s);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(store_cdb_background(s), fd);
+
+	write_cdb(newkeys, 1, POLICY_REPLY_NOTFOUND, 5000, NULL);
+	ck_assert_int_eq(CHECK(s, 200, 1), STORE_CDB_CHECKING);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
+	wait_readable(fd);
+	ck_assert_int_eq(CHECK(s, 200, 0), STORE_CDB_OPENED);
+	ck_assert_ptr_nonnull(strstr(msg, "1 records"));
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "new.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(CHECK(s, 300, 1), STORE_CDB_SAME);
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	write_bytes(tmp, "junk", 4);
+	ck_assert_int_eq(rename(tmp, path), 0);
+	ck_assert_int_eq(CHECK(s, 400, 1), STORE_CDB_CHECKING);
+	wait_readable(fd);
+	ck_assert_int_eq(CHECK(s, 400, 0), STORE_CDB_BAD);
+	ck_assert_ptr_nonnull(strstr(msg, "still using the previous one"));
+	ck_assert_int_eq(GET(s, "new.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(CHECK(s, 500, 1), STORE_CDB_SAME); /* reported */
+
+	/* freed while a check runs: the check stops, nothing leaks */
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	ck_assert_int_eq(CHECK(s, 600, 1), STORE_CDB_CHECKING);
+	store_free(s);
+}
+END_TEST
+
+/* A reload naming another path while a check of the old one runs: the
+ * old check's result is dropped and the new path is checked next. */
+START_TEST(cdb_background_path_change)
+{
+	static const char *const newkeys[] = { "new.example" };
+	struct store *s = store_new(0);
+	struct store_hit hit;
+	char other[sizeof(path)];
+	int fd, rc;
+
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
+	fd = store_cdb_background(s);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_CHECKING);
+	snprintf(other, sizeof(other), "%s", path);
+	snprintf(path, sizeof(path), "%s/other.cdb", dir);
+	write_cdb(newkeys, 1, POLICY_REPLY_NOTFOUND, 5000, NULL);
+	/* the old check may still run (then its result is dropped) */
+	rc = USE(s);
+	for (int i = 0; i < 4 && rc != STORE_CDB_OPENED; i++) {
+		ck_assert_int_ne(rc, STORE_CDB_BAD);
+		if (rc == STORE_CDB_CHECKING)
+			wait_readable(fd);
+		rc = CHECK(s, 100, 0);
+	}
+	ck_assert_int_eq(rc, STORE_CDB_OPENED);
+	ck_assert_ptr_nonnull(strstr(msg, "other.cdb"));
+	ck_assert_int_eq(GET(s, "new.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
+	store_free(s);
+	snprintf(path, sizeof(path), "%s", other);
 }
 END_TEST
 
@@ -482,7 +595,7 @@ START_TEST(cdb_answers_are_kept_in_memory)
 		many[i] = names[i];
 	}
 	write_cdb_at(many, N, POLICY_REPLY_DANE_ONLY, 5000, 100, NULL);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	for (size_t i = 0; i < N; i++) {
 		ck_assert_int_eq(GET(s, many[i], 200, &hit), STORE_FRESH);
 		ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
@@ -496,7 +609,7 @@ START_TEST(cdb_answers_are_kept_in_memory)
 	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
 	/* a newer file with a newer lookup wins over the copies */
 	write_cdb_at(many, N, POLICY_REPLY_DANE, 6000, 300, NULL);
-	ck_assert_int_eq(store_cdb_check(s, 400, 1), 1);
+	ck_assert_int_eq(CHECK(s, 400, 1), STORE_CDB_OPENED);
 	for (size_t i = 0; i < N; i++) {
 		ck_assert_int_eq(GET(s, many[i], 400, &hit), STORE_FRESH);
 		ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE);
@@ -520,7 +633,7 @@ START_TEST(cdb_file_cut_short_in_place)
 	struct store_hit hit;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE_ONLY, 5000, NULL);
-	ck_assert_int_eq(store_cdb_use(s, path), 0);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_int_eq(truncate(path, 2048 + 10), 0);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
 	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_MISS);
@@ -534,11 +647,11 @@ START_TEST(cdb_scan_visits_every_record)
 	int n = 0;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
-	ck_assert_int_eq(store_cdb_scan(path, count_ok, &n, err, sizeof(err)),
+	ck_assert_int_eq(cdbread_scan(path, count_ok, &n, err, sizeof(err)),
 	    0);
 	ck_assert_int_eq(n, 3);
 	write_bytes(path, "short", 5);
-	ck_assert_int_eq(store_cdb_scan(path, count_ok, &n, err, sizeof(err)),
+	ck_assert_int_eq(cdbread_scan(path, count_ok, &n, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, path));
 }
@@ -572,6 +685,9 @@ test_suite(void)
 	tcase_add_test(tc, cdb_scan_visits_every_record);
 	tcase_add_test(tc, cdb_answers_are_kept_in_memory);
 	tcase_add_test(tc, cdb_file_cut_short_in_place);
+	tcase_add_test(tc, cdb_bad_records_reported_once);
+	tcase_add_test(tc, cdb_background_check);
+	tcase_add_test(tc, cdb_background_path_change);
 	suite_add_tcase(s, tc);
 	return s;
 }
