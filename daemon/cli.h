@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sysexits.h>
 
-#include "config.h"
+#include "configfile.h"
 
 /* Exit status of `danemap query` when a key got NOTFOUND and none TEMP. */
 #define CLI_EX_NOTFOUND 1

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
+#include "configfile.h"
 #include "log.h"
 
 int

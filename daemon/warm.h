@@ -14,7 +14,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "configfile.h"
 
 struct warm_stats {
 	size_t keys;         /* distinct keys re-validated */

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "configfile.h"
 #include "mapkey.h"
 #include "policy.h"
 

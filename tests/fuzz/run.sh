@@ -20,7 +20,7 @@ sources_for() {
 	fuzz_sockmap) echo lib/sockmap.c lib/netstring.c ;;
 	fuzz_mapkey) echo lib/mapkey.c ;;
 	fuzz_record) echo lib/record.c ;;
-	fuzz_config) echo lib/config.c lib/log.c ;;
+	fuzz_config) echo lib/configfile.c lib/log.c ;;
 	fuzz_answer) echo lib/answer.c lib/policy.c lib/tlsa.c ;;
 	*) echo "unknown fuzz target $1" >&2; exit 64 ;;
 	esac

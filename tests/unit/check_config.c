@@ -1,5 +1,5 @@
 /*
- * check_config: danemap.conf as config.h and danemap.conf(5) describe it:
+ * check_config: danemap.conf as configfile.h and danemap.conf(5) describe it:
  * defaults, every key's good and bad values, file:line messages, and the
  * cross-key checks.
  */
@@ -11,7 +11,7 @@
 #include <syslog.h>
 
 #include "check_main.h"
-#include "config.h"
+#include "configfile.h"
 #include "log.h"
 
 static struct config cfg;

@@ -1,5 +1,5 @@
 /*
- * config: danemap.conf, shared by danemapd and danemap.
+ * configfile: danemap.conf, shared by danemapd and danemap.
  *
  * Format: one "key = value" per line; '#' starts a comment that runs to
  * the end of the line (no value contains '#'); blank lines ignored;

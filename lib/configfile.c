@@ -1,9 +1,9 @@
 /*
- * config: parse danemap.conf (see config.h). One table names every key,
+ * configfile: parse danemap.conf (see configfile.h). One table names every key,
  * its kind, its range and where it goes, so the parser, the defaults and
  * the man page have one list to agree with.
  */
-#include "config.h"
+#include "configfile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
