@@ -416,30 +416,24 @@ policy_decide(const struct policy_facts *facts, struct policy_decision *out)
 	set_reason(out, "no MX host of %s has a secure TLSA RRset", domain);
 }
 
-int
-policy_reply_format(const struct policy_decision *decision, char *buf,
-    size_t size)
+enum sockmap_status
+policy_reply_words(const struct policy_decision *decision, const char **text)
 {
-	int n;
-
 	switch (decision->reply) {
 	case POLICY_REPLY_DANE_ONLY:
-		n = snprintf(buf, size, "OK dane-only");
-		break;
+		*text = "dane-only";
+		return SOCKMAP_OK;
 	case POLICY_REPLY_DANE:
-		n = snprintf(buf, size, "OK dane");
-		break;
+		*text = "dane";
+		return SOCKMAP_OK;
 	case POLICY_REPLY_NOTFOUND:
-		n = snprintf(buf, size, "NOTFOUND ");
-		break;
+		*text = "";
+		return SOCKMAP_NOTFOUND;
 	case POLICY_REPLY_TEMP:
 	default:
-		n = snprintf(buf, size, "TEMP %s", decision->reason);
-		break;
+		*text = decision->reason;
+		return SOCKMAP_TEMP;
 	}
-	if (n < 0 || (size_t)n >= size)
-		return -1;
-	return n;
 }
 
 const char *

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sockmap.h"
 #include "tlsa.h"
 
 /* DNSSEC status of one answer as the validator reported it. */
@@ -168,12 +169,12 @@ void policy_decide(const struct policy_facts *facts,
     struct policy_decision *out);
 
 /*
- * policy_reply_format: write the socketmap payload for a decision
- * ("OK dane-only", "OK dane", "NOTFOUND ", "TEMP <reason>") into buf,
- * NUL-terminated. Returns its length, or -1 if size is too small.
+ * policy_reply_words: a decision as a socketmap status and its text: OK
+ * "dane-only", OK "dane", NOTFOUND "", TEMP and the reason. sockmap frames
+ * them (sockmap_format_reply, or sockmap_format_payload unframed).
  */
-int policy_reply_format(const struct policy_decision *decision, char *buf,
-    size_t size);
+enum sockmap_status policy_reply_words(const struct policy_decision *decision,
+    const char **text);
 
 /*
  * policy_tlsa_owner: the TLSA owner name "_PORT._tcp.HOST" (RFC 7672 §2.2)

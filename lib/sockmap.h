@@ -46,6 +46,19 @@ int sockmap_parse_request(const char *payload, size_t len, const char **map,
 long sockmap_format_reply(char *dst, size_t dst_size,
     enum sockmap_status status, const char *text);
 
+/*
+ * sockmap_format_payload: the same reply unframed, NUL-terminated (what
+ * `danemap query` prints). Returns its length, or -1 if dst_size is too
+ * small.
+ */
+long sockmap_format_payload(char *dst, size_t dst_size,
+    enum sockmap_status status, const char *text);
+
+/* sockmap_reply_payload: the payload inside a frame sockmap_format_reply
+ * wrote (for a log line), its length in *len. */
+const char *sockmap_reply_payload(const char *frame, size_t frame_len,
+    size_t *len);
+
 /* sockmap_status_word: "OK", "NOTFOUND", "TEMP", "TIMEOUT" or "PERM". */
 const char *sockmap_status_word(enum sockmap_status status);
 

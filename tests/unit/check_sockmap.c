@@ -118,6 +118,49 @@ START_TEST(reply_text_made_printable)
 }
 END_TEST
 
+/* The unframed payload is the frame's inside, byte for byte, and
+ * sockmap_reply_payload finds it in the frame again. */
+START_TEST(payload_is_the_frame_inside)
+{
+	static const struct {
+		enum sockmap_status st;
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ SOCKMAP_OK, "dane-only", "OK dane-only" },
+		{ SOCKMAP_NOTFOUND, "ignored", "NOTFOUND " },
+		{ SOCKMAP_TEMP, "a\nb", "TEMP a?b" },
+		{ SOCKMAP_PERM, "unknown map name", "PERM unknown map name" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char frame[64], payload[64];
+		const char *inside;
+		size_t len;
+		long n = sockmap_format_reply(frame, sizeof(frame), cases[i].st,
+		    cases[i].text);
+		long p = sockmap_format_payload(payload, sizeof(payload),
+		    cases[i].st, cases[i].text);
+
+		ck_assert_str_eq(payload, cases[i].want);
+		ck_assert_int_eq(p, (long)strlen(cases[i].want));
+		inside = sockmap_reply_payload(frame, (size_t)n, &len);
+		ck_assert_uint_eq(len, (size_t)p);
+		ck_assert_mem_eq(inside, payload, len);
+	}
+	{
+		char small[9];
+
+		ck_assert_int_eq(sockmap_format_payload(small, sizeof(small),
+		                     SOCKMAP_OK, "dane"),
+		    7);
+		ck_assert_int_eq(sockmap_format_payload(small, 7, SOCKMAP_OK,
+		                     "dane"),
+		    -1);
+	}
+}
+END_TEST
+
 /* Too small a buffer is refused, never overrun. */
 START_TEST(reply_refuses_small_buffer)
 {
@@ -203,6 +246,7 @@ test_suite(void)
 	tcase_add_test(tc, reply_bytes_are_exact);
 	tcase_add_test(tc, reply_text_made_printable);
 	tcase_add_test(tc, reply_refuses_small_buffer);
+	tcase_add_test(tc, payload_is_the_frame_inside);
 	tcase_add_test(tc, reply_cut_to_postfix_limit);
 	tcase_add_test(tc, status_words);
 	suite_add_tcase(s, tc);
