@@ -24,17 +24,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdbread.h"
+#include "keyhash.h"
 
 #define STORE_KEY_MAX 1024
 
 struct store_entry {
 	struct store_entry *chain;         /* next in the hash bucket */
-	struct store_entry *newer, *older; /* LRU list */
+	TAILQ_ENTRY(store_entry) lru; /* most recent first */
 	uint32_t hash;
 	time_t expires;
 	time_t stored;        /* when the lookup behind it was made */
@@ -49,7 +50,7 @@ struct store {
 	struct store_entry **buckets;
 	size_t mask;
 	size_t count, max;
-	struct store_entry *newest, *oldest;
+	TAILQ_HEAD(store_lru, store_entry) lru;
 	uint32_t seed;
 	/* the CDB behind the memory */
 	char *cdb_path;
@@ -71,13 +72,7 @@ struct store {
 static uint32_t
 store_hash(const struct store *store, const char *key, size_t len)
 {
-	uint32_t h = 2166136261u ^ store->seed; /* FNV-1a, seeded */
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 16777619u;
-	}
-	return h ^ (h >> 15);
+	return keyhash(store->seed, key, len);
 }
 
 struct store *
@@ -96,40 +91,21 @@ store_new(size_t max_entries)
 		return NULL;
 	}
 	store->mask = size - 1;
+	TAILQ_INIT(&store->lru);
 	store->max = max_entries;
 	store->cdb.fd = -1;
 	store->cdb_gen = 1;
 	store->pipe[0] = store->pipe[1] = -1;
-	if (getrandom(&store->seed, sizeof(store->seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(store->seed))
-		store->seed = (uint32_t)(uintptr_t)store ^ (uint32_t)time(NULL);
+	store->seed = keyhash_seed();
 	return store;
 }
 
+/* A hit or a put makes an entry the most recent. */
 static void
-lru_unlink(struct store *store, struct store_entry *e)
+lru_touch(struct store *store, struct store_entry *e)
 {
-	if (e->newer != NULL)
-		e->newer->older = e->older;
-	else
-		store->newest = e->older;
-	if (e->older != NULL)
-		e->older->newer = e->newer;
-	else
-		store->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
-
-static void
-lru_push(struct store *store, struct store_entry *e)
-{
-	e->older = store->newest;
-	e->newer = NULL;
-	if (store->newest != NULL)
-		store->newest->newer = e;
-	store->newest = e;
-	if (store->oldest == NULL)
-		store->oldest = e;
+	TAILQ_REMOVE(&store->lru, e, lru);
+	TAILQ_INSERT_HEAD(&store->lru, e, lru);
 }
 
 /* Find key; *link is set to the pointer that points at the entry. */
@@ -159,7 +135,7 @@ remove_entry(struct store *store, struct store_entry *e)
 
 	(void)find(store, e->key, e->key_len, e->hash, &link);
 	*link = e->chain;
-	lru_unlink(store, e);
+	TAILQ_REMOVE(&store->lru, e, lru);
 	store->count--;
 	free(e);
 }
@@ -176,8 +152,7 @@ memory_get(struct store *store, const char *key, size_t len, uint32_t hash,
 	e = find(store, key, len, hash, &link);
 	if (e == NULL)
 		return STORE_MISS;
-	lru_unlink(store, e);
-	lru_push(store, e);
+	lru_touch(store, e);
 	hit->reply = (enum policy_reply)e->reply;
 	hit->expires = e->expires;
 	hit->stored = e->stored;
@@ -309,8 +284,7 @@ memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
 		e->stored = stored;
 		e->checked_gen = gen;
 		e->from_cdb = from_cdb;
-		lru_unlink(store, e);
-		lru_push(store, e);
+		lru_touch(store, e);
 		return 0;
 	}
 	if ((e = malloc(sizeof(*e) + len)) == NULL)
@@ -325,10 +299,10 @@ memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
 	memcpy(e->key, key, len);
 	e->chain = *link;
 	*link = e;
-	lru_push(store, e);
+	TAILQ_INSERT_HEAD(&store->lru, e, lru);
 	store->count++;
 	while (store->count > store->max)
-		remove_entry(store, store->oldest);
+		remove_entry(store, TAILQ_LAST(&store->lru, store_lru));
 	return 0;
 }
 
@@ -361,10 +335,10 @@ store_free(struct store *store)
 		close(store->pipe[0]);
 		close(store->pipe[1]);
 	}
-	while (store->oldest != NULL) {
-		struct store_entry *e = store->oldest;
+	while (!TAILQ_EMPTY(&store->lru)) {
+		struct store_entry *e = TAILQ_FIRST(&store->lru);
 
-		lru_unlink(store, e);
+		TAILQ_REMOVE(&store->lru, e, lru);
 		free(e);
 	}
 	free(store->buckets);
