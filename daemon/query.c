@@ -21,6 +21,8 @@
 #include "mapkey.h"
 #include "policy.h"
 #include "resolve.h"
+#include "sockmap.h"
+#include "xalloc.h"
 
 struct query_item {
 	const char *arg;
@@ -195,6 +197,8 @@ query_main(const struct config *cfg, int argc, char **argv)
 	struct query_run run = { 0, NULL };
 	char err[512], reply[POLICY_REASON_MAX + 16], clean[256];
 	int verbose = 0, opt, status = EX_OK;
+	enum sockmap_status st;
+	const char *text;
 	size_t n;
 
 	optind = 1;
@@ -210,8 +214,8 @@ query_main(const struct config *cfg, int argc, char **argv)
 		return cli_usage(stderr);
 	}
 	n = (size_t)argc;
-	if ((items = calloc(n, sizeof(*items))) == NULL ||
-	    (base = event_base_new()) == NULL) {
+	items = xcalloc(n, sizeof(*items));
+	if ((base = event_base_new()) == NULL) {
 		fprintf(stderr, "danemap: out of memory\n");
 		status = EX_SOFTWARE;
 		goto out;
@@ -257,8 +261,9 @@ query_main(const struct config *cfg, int argc, char **argv)
 			status = worse(status, CLI_EX_NOTFOUND);
 			continue;
 		}
-		if (policy_reply_format(resolve_job_decision(items[i].job),
-		        reply, sizeof(reply)) < 0) {
+		st = policy_reply_words(resolve_job_decision(items[i].job),
+		    &text);
+		if (sockmap_format_payload(reply, sizeof(reply), st, text) < 0) {
 			status = EX_SOFTWARE;
 			goto out;
 		}

@@ -30,6 +30,7 @@
 #include "record.h"
 #include "resolve.h"
 #include "store.h"
+#include "xalloc.h"
 
 enum { FROM_CDB = 1, FROM_JOURNAL = 2, FROM_LIST = 4 };
 
@@ -62,33 +63,27 @@ struct warm {
 	time_t now;
 };
 
-static int
+static void
 add_key(struct warm *w, const char *key, size_t len, unsigned from,
     const struct record *old)
 {
 	struct warm_key *k;
 
+	/* Out of memory ends the run (xalloc.h): a key list cut short
+	 * would write a cache file without those keys. */
 	if (w->count == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 1024;
-		struct warm_key *grown =
-		    realloc(w->keys, ncap * sizeof(*grown));
-
-		if (grown == NULL)
-			return -1;
-		w->keys = grown;
-		w->cap = ncap;
+		w->cap = w->cap ? w->cap * 2 : 1024;
+		w->keys = xrealloc(w->keys, w->cap * sizeof(*w->keys));
 	}
 	k = &w->keys[w->count];
 	memset(k, 0, sizeof(*k));
-	if ((k->key = strndup(key, len)) == NULL)
-		return -1;
+	k->key = xstrndup(key, len);
 	k->from = from;
 	if (old != NULL) {
 		k->has_old = true;
 		k->old = *old;
 	}
 	w->count++;
-	return 0;
 }
 
 /* Only keys that parse back to themselves are looked up. */
@@ -108,9 +103,10 @@ from_cdb(const char *key, size_t len, enum record_status status,
 
 	if (!lookup_key(key, len, &mk))
 		return 0;
-	return add_key(w, key, len, FROM_CDB,
+	add_key(w, key, len, FROM_CDB,
 	    status == RECORD_OK && rec->reply != POLICY_REPLY_TEMP ? rec
 	                                                           : NULL);
+	return 0;
 }
 
 static int
@@ -121,7 +117,8 @@ from_journal(const char *key, size_t len, void *arg)
 
 	if (!lookup_key(key, len, &mk))
 		return 0;
-	return add_key(w, key, len, FROM_JOURNAL, NULL);
+	add_key(w, key, len, FROM_JOURNAL, NULL);
+	return 0;
 }
 
 static int
@@ -136,7 +133,6 @@ from_list(struct warm *w, const char *path, char *err, size_t err_size)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
 	char line[1100];
-	int rc = 0;
 
 	if (fp == NULL) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
@@ -152,16 +148,11 @@ from_list(struct warm *w, const char *path, char *err, size_t err_size)
 			w->stats->invalid++;
 			continue;
 		}
-		if (add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL) !=
-		    0) {
-			snprintf(err, err_size, "out of memory");
-			rc = -1;
-			break;
-		}
+		add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL);
 	}
 	if (fp != stdin)
 		fclose(fp);
-	return rc;
+	return 0;
 }
 
 static int
@@ -277,9 +268,8 @@ resolve_all(struct warm *w, char *err, size_t err_size)
 		return -1;
 	if (w->progress != NULL) {
 		w->progress_ev =
-		    event_new(w->base, -1, EV_PERSIST, draw_progress, w);
-		if (w->progress_ev != NULL)
-			event_add(w->progress_ev, &tick);
+		    xevent_new(w->base, -1, EV_PERSIST, draw_progress, w);
+		xevent_add(w->progress_ev, &tick);
 	}
 	start_more(w);
 	if (w->running > 0)
@@ -478,8 +468,7 @@ warm_main(const struct config *cfg, int argc, char **argv)
 	size_t n = 0;
 	int opt, rc;
 
-	if ((lists = calloc((size_t)argc + 1, sizeof(*lists))) == NULL)
-		return EX_SOFTWARE;
+	lists = xcalloc((size_t)argc + 1, sizeof(*lists));
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+f:")) != -1) {
 		if (opt != 'f') {
