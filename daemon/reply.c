@@ -1,0 +1,214 @@
+/*
+ * reply.c: how danemapd answers (see server.h): every reply is framed by
+ * sockmap_format_reply from a status and a text (policy_reply_words for a
+ * decision), queued in its connection's order, logged by its source, and
+ * counted for the statistics line.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "elapsed.h"
+#include "server.h"
+#include "xalloc.h"
+
+static const struct {
+	const char *name;
+	enum log_level level;
+} answer_sources[SOURCE_COUNT] = {
+	[SOURCE_MEMORY] = { "memory", LOG_LEVEL_DEBUG },
+	[SOURCE_CDB] = { "cdb", LOG_LEVEL_DEBUG },
+	[SOURCE_LIVE] = { "live", LOG_LEVEL_INFO },
+	[SOURCE_SHARED] = { "shared", LOG_LEVEL_INFO },
+	[SOURCE_STALE] = { "stale", LOG_LEVEL_INFO },
+	[SOURCE_QUEUE] = { "queue", LOG_LEVEL_INFO },
+	[SOURCE_NOLOOKUP] = { "nolookup", LOG_LEVEL_DEBUG },
+};
+
+static const char *const answer_kinds[KIND_COUNT] = {
+	[KIND_DANE_ONLY] = "dane-only",
+	[KIND_DANE] = "dane",
+	[KIND_NOTFOUND] = "notfound",
+	[KIND_TEMP] = "temp",
+	[KIND_PERM] = "perm",
+};
+
+static enum answer_kind
+answer_kind_of(enum policy_reply reply)
+{
+	switch (reply) {
+	case POLICY_REPLY_DANE_ONLY:
+		return KIND_DANE_ONLY;
+	case POLICY_REPLY_DANE:
+		return KIND_DANE;
+	case POLICY_REPLY_NOTFOUND:
+		return KIND_NOTFOUND;
+	case POLICY_REPLY_TEMP:
+	default:
+		return KIND_TEMP;
+	}
+}
+
+const char *
+key_for_log(char *buf, size_t size, const char *key, size_t len)
+{
+	return log_sanitize(buf, size, key, len, KEY_LOG_IN);
+}
+
+/* Count an answer, and log it if its source's level is written: only then
+ * is the key made printable and the clock read. frame is the reply as
+ * sent; reason, if not empty, is logged after it. */
+static void
+answer_note(struct server *srv, enum answer_source source,
+    enum answer_kind kind, const char *key, size_t key_len,
+    const struct timespec *started, const char *frame, size_t frame_len,
+    const char *reason)
+{
+	enum log_level level = answer_sources[source].level;
+	char key_log[KEY_LOG_MAX];
+	const char *text;
+	size_t text_len;
+
+	srv->stats.by_source[source]++;
+	srv->stats.by_kind[kind]++;
+	if (!log_enabled(level))
+		return;
+	text = sockmap_reply_payload(frame, frame_len, &text_len);
+	log_msg(level, "key=%s reply=\"%.*s\" source=%s ms=%.1f%s%s",
+	    key_for_log(key_log, sizeof(key_log), key, key_len), (int)text_len,
+	    text, answer_sources[source].name, elapsed_ms(started),
+	    reason[0] != '\0' ? " reason=" : "", reason);
+}
+
+struct request *
+request_new(struct conn *c, const char *key, size_t key_len)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+
+	r->conn = c;
+	r->key_len = key_len < sizeof(r->key) ? key_len : sizeof(r->key);
+	memcpy(r->key, key, r->key_len);
+	r->started = c->active; /* when its bytes were read */
+	STAILQ_INSERT_TAIL(&c->requests, r, queue);
+	c->pending++;
+	return r;
+}
+
+/* Answer r with a policy decision (the same words `danemap query` prints
+ * as its first line) and log it. */
+void
+request_answer(struct request *r, const struct policy_decision *d,
+    enum answer_source source)
+{
+	const char *text;
+	enum sockmap_status st = policy_reply_words(d, &text);
+	long len = sockmap_format_reply(r->reply, sizeof(r->reply), st, text);
+
+	if (len < 0) /* cannot happen: reasons are bounded */
+		len = sockmap_format_reply(r->reply, sizeof(r->reply),
+		    SOCKMAP_TEMP, "internal error");
+	r->reply_len = (size_t)len;
+	r->done = true;
+	answer_note(r->conn->srv, source, answer_kind_of(d->reply), r->key,
+	    r->key_len, &r->started, r->reply, r->reply_len, d->reason);
+	conn_flush(r->conn);
+}
+
+/* Answer r, already queued, with a reply known in advance. */
+void
+request_answer_fixed(struct request *r, const struct fixed_reply *fr,
+    enum answer_source source)
+{
+	memcpy(r->reply, fr->frame, fr->frame_len);
+	r->reply_len = fr->frame_len;
+	r->done = true;
+	answer_note(r->conn->srv, source, fr->kind, r->key, r->key_len,
+	    &r->started, fr->frame, fr->frame_len, "");
+	conn_flush(r->conn);
+}
+
+/*
+ * Answer c's newest request, not yet queued, with a reply known in
+ * advance. With nothing queued before it, as for nearly every Postfix
+ * request, it is sent straight away and no request is allocated;
+ * otherwise it waits in the queue behind the requests before it.
+ */
+void
+conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
+    const struct fixed_reply *fr, enum answer_source source)
+{
+	struct request *r;
+
+	answer_note(c->srv, source, fr->kind, key, key_len, &c->active,
+	    fr->frame, fr->frame_len, "");
+	if (STAILQ_EMPTY(&c->requests)) {
+		conn_send(c, fr->frame, fr->frame_len);
+		conn_flush(c); /* closes c if it is closing */
+		return;
+	}
+	r = request_new(c, key, key_len);
+	memcpy(r->reply, fr->frame, fr->frame_len);
+	r->reply_len = fr->frame_len;
+	r->done = true;
+}
+
+const struct fixed_reply *
+fixed_reply_of(const struct server *srv, enum policy_reply reply)
+{
+	return (unsigned)reply <= POLICY_REPLY_NOTFOUND ? &srv->fixed[reply]
+	                                                : NULL;
+}
+
+static void
+fixed_reply_set(struct fixed_reply *fr, enum sockmap_status st,
+    const char *text, enum answer_kind kind)
+{
+	long len = sockmap_format_reply(fr->frame, sizeof(fr->frame), st, text);
+
+	if (len < 0) /* cannot happen: the texts are short */
+		xfail("a fixed reply does not fit");
+	fr->frame_len = (size_t)len;
+	fr->kind = kind;
+}
+
+void
+fixed_replies_init(struct server *srv)
+{
+	for (unsigned i = 0; i <= POLICY_REPLY_NOTFOUND; i++) {
+		struct policy_decision d = { .reply = (enum policy_reply)i };
+		const char *text;
+		enum sockmap_status st = policy_reply_words(&d, &text);
+
+		fixed_reply_set(&srv->fixed[i], st, text,
+		    answer_kind_of(d.reply));
+	}
+	fixed_reply_set(&srv->unknown_map, SOCKMAP_PERM, "unknown map name",
+	    KIND_PERM);
+}
+
+/* The statistics line, if anything was answered since the last one:
+ * answers by source and by reply. The counts start again either way. */
+void
+stats_log(struct server *srv)
+{
+	struct answer_stats *st = &srv->stats;
+	unsigned long total = 0;
+	char line[512]; /* 12 fields of at most 31 bytes */
+	size_t off = 0;
+
+	for (unsigned i = 0; i < SOURCE_COUNT; i++)
+		total += st->by_source[i];
+	if (total > 0 && log_enabled(LOG_LEVEL_INFO)) {
+		for (unsigned i = 0; i < SOURCE_COUNT; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			    "%s%s=%lu", i > 0 ? " " : "",
+			    answer_sources[i].name, st->by_source[i]);
+		for (unsigned i = 0; i < KIND_COUNT; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off,
+			    "%s %s=%lu", i > 0 ? "" : ";", answer_kinds[i],
+			    st->by_kind[i]);
+		log_msg(LOG_LEVEL_INFO, "statistics: %lu answers in %.0f s: %s",
+		    total, elapsed_ms(&st->since) / 1e3, line);
+	}
+	memset(st, 0, sizeof(*st));
+	elapsed_start(&st->since);
+}

@@ -1,0 +1,74 @@
+/*
+ * request.c: one request, split into map and key by conn.c (see
+ * server.h). The map name must be ours (else PERM); a key that is not a
+ * host name gets NOTFOUND; an answer the caches hold is given at once;
+ * otherwise the request waits on a live lookup (lookup.c).
+ */
+#include <string.h>
+#include <time.h>
+
+#include "server.h"
+
+/* Bad records store_get met in the cache file, reported once a file. */
+static void
+cdb_warning(struct server *srv)
+{
+	const char *w = store_cdb_warning(srv->store);
+
+	if (w != NULL)
+		log_msg(LOG_LEVEL_WARNING, "%s", w);
+}
+
+void
+request_handle(struct conn *c, const char *map, size_t map_len,
+    const char *key, size_t key_len)
+{
+	struct server *srv = c->srv;
+	const struct fixed_reply *fr;
+	const char *why = NULL;
+	struct mapkey mk;
+	struct store_hit hit;
+	enum store_result sr;
+
+	if (map_len != strlen(srv->cfg.map_name) ||
+	    memcmp(map, srv->cfg.map_name, map_len) != 0) {
+		char name[80];
+
+		log_msg(LOG_LEVEL_WARNING,
+		    "unknown map name \"%s\" (this daemon serves \"%s\")",
+		    log_sanitize(name, sizeof(name), map, map_len, 60),
+		    srv->cfg.map_name);
+		conn_answer_fixed(c, key, key_len, &srv->unknown_map,
+		    SOURCE_NOLOOKUP);
+		return;
+	}
+	switch (mapkey_parse(key, key_len, &mk, &why)) {
+	case MAPKEY_SKIP:
+		conn_answer_fixed(c, key, key_len,
+		    &srv->fixed[POLICY_REPLY_NOTFOUND], SOURCE_NOLOOKUP);
+		return;
+	case MAPKEY_INVALID:
+		if (log_enabled(LOG_LEVEL_WARNING)) {
+			char key_log[KEY_LOG_MAX];
+
+			log_msg(LOG_LEVEL_WARNING, "key=%s invalid: %s",
+			    key_for_log(key_log, sizeof(key_log), key, key_len),
+			    why);
+		}
+		conn_answer_fixed(c, key, key_len,
+		    &srv->fixed[POLICY_REPLY_NOTFOUND], SOURCE_NOLOOKUP);
+		return;
+	case MAPKEY_LOOKUP:
+		break;
+	}
+	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
+	cdb_warning(srv);
+	if (sr == STORE_FRESH &&
+	    (fr = fixed_reply_of(srv, hit.reply)) != NULL) {
+		conn_answer_fixed(c, key, key_len, fr,
+		    hit.source == STORE_SOURCE_CDB ? SOURCE_CDB
+		                                   : SOURCE_MEMORY);
+		return;
+	}
+	lookup_join(srv, request_new(c, key, key_len), &mk, sr, &hit);
+}

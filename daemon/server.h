@@ -1,0 +1,243 @@
+/*
+ * server.h: what the parts of danemapd share (doc/design.md §1, §7).
+ *
+ * A request's path through the daemon, file by file:
+ *   listen.c   the sockets it arrives on (and privileges, state_dir);
+ *   conn.c     a connection: bytes read, netstring framing, the request
+ *              split into map and key, replies written back in order;
+ *   request.c  one request: the map name, the key (lib/mapkey), the memory
+ *              cache and the cache file (lib/store), else a live lookup;
+ *   lookup.c   live lookups: one per key however many ask (a table by
+ *              key), a queue behind max_lookups, stale answers on failure;
+ *              lib/resolve walks the DNS and lib/policy decides;
+ *   reply.c    the answer: framed by lib/sockmap, logged, counted;
+ *   danemapd.c main, signals, reload, timers.
+ *
+ * Ownership: a struct conn owns its requests; a struct lookup owns its
+ * resolve job and points at (does not own) the requests waiting on it; a
+ * request leaving (its connection closed) unlinks itself from the lookup,
+ * which goes on to fill the cache. Allocation failures end the process
+ * (xalloc.h); lib/ failures become TEMP answers.
+ */
+#ifndef DANEMAP_SERVER_H
+#define DANEMAP_SERVER_H
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "configfile.h"
+#include "log.h"
+#include "mapkey.h"
+#include "policy.h"
+#include "resolve.h"
+#include "sockmap.h"
+#include "store.h"
+
+/* A whole request netstring: "10000:" + payload + ",". */
+#define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
+#define REPLY_MAX (POLICY_REASON_MAX + 32)
+/* Key bytes a log line shows; a request keeps one more, so a line can
+ * still mark a longer key as cut. */
+#define KEY_LOG_IN 255
+#define KEY_LOG_MAX 300
+/* A connection's own input buffer holds any ordinary request; a longer one
+ * (up to REQUEST_MAX) gets a heap buffer while it is read. */
+#define CONN_INBUF 512
+/* Requests one connection may have open at once: Postfix sends one and
+ * waits, so this only bounds a client that pipelines (reading from it
+ * pauses until answers go out). */
+#define CONN_PIPELINE 64
+
+/*
+ * Where an answer came from: its log line's source= and its count in the
+ * statistics line. Only what a live lookup decided is logged at info, a
+ * line per answer (what an admin greps the mail log for); answers from a
+ * cache or with nothing to look up are most answers, cost less to give
+ * than a log line would, and are logged at debug, counted at info.
+ */
+enum answer_source {
+	SOURCE_MEMORY,   /* the memory cache */
+	SOURCE_CDB,      /* the cache file `danemap warm` writes */
+	SOURCE_LIVE,     /* a live lookup this request started */
+	SOURCE_SHARED,   /* a live lookup an earlier request started */
+	SOURCE_STALE,    /* an expired answer: its refresh failed */
+	SOURCE_QUEUE,    /* TEMP: no lookup slot before the deadline */
+	SOURCE_NOLOOKUP, /* nothing to look up: not a host key, another map */
+	SOURCE_COUNT
+};
+
+/* What an answer said, for the statistics line. */
+enum answer_kind {
+	KIND_DANE_ONLY,
+	KIND_DANE,
+	KIND_NOTFOUND,
+	KIND_TEMP,
+	KIND_PERM,
+	KIND_COUNT
+};
+
+/* Answers given since the last statistics line. */
+struct answer_stats {
+	unsigned long by_source[SOURCE_COUNT];
+	unsigned long by_kind[KIND_COUNT];
+	struct timespec since;
+};
+
+/*
+ * A reply known in advance ("OK dane-only", "OK dane", "NOTFOUND ", the
+ * PERM for a wrong map name), framed once at start by the one reply
+ * encoder: a cached answer then formats nothing.
+ */
+struct fixed_reply {
+	char frame[64];
+	size_t frame_len;
+	enum answer_kind kind;
+};
+
+struct request {
+	struct conn *conn;
+	STAILQ_ENTRY(request) queue;  /* the connection's, in order */
+	struct lookup *lookup;        /* while waiting on one */
+	TAILQ_ENTRY(request) waiting; /* the lookup's waiters */
+	bool done;
+	char reply[REPLY_MAX];
+	size_t reply_len;
+	char key[KEY_LOG_IN + 1]; /* as asked, cut: only for log lines */
+	size_t key_len;
+	struct timespec started;
+};
+
+STAILQ_HEAD(request_queue, request);
+TAILQ_HEAD(request_waiters, request);
+
+struct conn {
+	struct server *srv;
+	evutil_socket_t fd;
+	struct event *rev;    /* readable, or idle; pending while reading */
+	struct event *wev;    /* writable; pending while out has bytes */
+	struct evbuffer *out; /* what the socket did not take at once */
+	LIST_ENTRY(conn) link;
+	struct request_queue requests;
+	size_t pending;
+	struct timespec active; /* last request bytes read or reply queued */
+	bool closing;           /* close once the queued replies are written */
+	bool paused;            /* CONN_PIPELINE requests open: not reading */
+	bool parsing;           /* in conn_parse: it closes, not conn_flush */
+	bool partial;           /* part of a request is buffered, since: */
+	struct timespec partial_since;
+	char *in; /* inbuf, or a heap buffer of REQUEST_MAX */
+	size_t in_len;
+	char inbuf[CONN_INBUF];
+};
+
+struct lookup {
+	struct server *srv;
+	TAILQ_ENTRY(lookup) link; /* running or queued */
+	struct lookup *chain;     /* the key table's bucket */
+	uint32_t hash;
+	bool queued;
+	struct mapkey key;
+	struct resolve_job *job; /* NULL while queued */
+	struct resolve_ctx *ctx; /* the context it runs on */
+	struct request_waiters waiters;
+	bool has_stale;
+	struct store_hit stale;
+	struct event *queue_timer; /* while queued */
+};
+
+TAILQ_HEAD(lookup_list, lookup);
+
+struct retired_ctx {
+	struct resolve_ctx *ctx;
+	LIST_ENTRY(retired_ctx) link;
+};
+
+struct listener {
+	struct evconnlistener *ev;
+	char unix_path[108]; /* to unlink at exit; "" if none */
+};
+
+/* The lookups in flight, by normalised key (lookup.c). */
+struct lookup_table {
+	struct lookup **buckets;
+	size_t mask, count;
+	uint32_t seed;
+};
+
+struct server {
+	struct config cfg;
+	const char *config_path;
+	struct event_base *base;
+	struct resolve_ctx *resolver;
+	LIST_HEAD(, retired_ctx) retired;
+	struct store *store;
+	struct journal *journal;
+	bool journal_warned;
+	bool foreground; /* -f: log to stderr */
+	struct listener listeners[CONFIG_MAX_LISTEN];
+	size_t listener_count;
+	LIST_HEAD(, conn) conns;
+	size_t conn_count;
+	struct lookup_list running, queued;
+	size_t running_count;
+	struct lookup_table lookups;
+	struct event *sig_hup, *sig_term, *sig_int, *tick, *hard_stop;
+	struct event *stats_timer;
+	struct event *cdb_checked; /* a cache file check on a thread is over */
+	struct answer_stats stats;
+	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
+	struct fixed_reply unknown_map;
+	bool stopping;
+	time_t refused_logged;
+};
+
+/* conn.c */
+void accept_conn(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg);
+void conn_send(struct conn *c, const char *buf, size_t len);
+void conn_flush(struct conn *c);
+void conn_free(struct conn *c);
+
+/* request.c */
+void request_handle(struct conn *c, const char *map, size_t map_len,
+    const char *key, size_t key_len);
+
+/* lookup.c */
+void lookup_table_init(struct lookup_table *t);
+void lookup_join(struct server *srv, struct request *r,
+    const struct mapkey *mk, enum store_result sr,
+    const struct store_hit *hit);
+void lookups_free(struct server *srv);
+void retired_add(struct server *srv, struct resolve_ctx *ctx);
+void retired_reap(struct server *srv);
+
+/* reply.c */
+void fixed_replies_init(struct server *srv);
+const struct fixed_reply *fixed_reply_of(const struct server *srv,
+    enum policy_reply reply);
+struct request *request_new(struct conn *c, const char *key, size_t key_len);
+void request_answer(struct request *r, const struct policy_decision *d,
+    enum answer_source source);
+void request_answer_fixed(struct request *r, const struct fixed_reply *fr,
+    enum answer_source source);
+void conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
+    const struct fixed_reply *fr, enum answer_source source);
+void stats_log(struct server *srv);
+const char *key_for_log(char *buf, size_t size, const char *key, size_t len);
+
+/* listen.c */
+int open_listeners(struct server *srv, char *err, size_t err_size);
+void close_listeners(struct server *srv);
+int drop_privileges(const struct config *cfg, char *err, size_t err_size);
+int state_dir_ready(const struct config *cfg, bool create, char *err,
+    size_t err_size);
+
+/* danemapd.c */
+void maybe_finish_stop(struct server *srv);
+
+#endif
