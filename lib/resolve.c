@@ -180,17 +180,11 @@ add_evidence(struct resolve_job *job, const struct rquery *q,
 	snprintf(e->qname, sizeof(e->qname), "%s", q->qname);
 	e->qtype = q->qtype;
 	e->fact = *fact;
-	if (v != NULL) {
-		e->transport = v->transport;
-		e->dnssec = v->dnssec;
-		e->rcode = v->rcode;
-		e->ttl = v->ttl;
-		e->rdata = answer_text(v->answer);
-	} else {
-		e->transport = POLICY_TRANSPORT_TIMEOUT;
-		e->dnssec = POLICY_DNSSEC_INDETERMINATE;
-		e->rcode = -1;
-	}
+	e->transport = v->transport;
+	e->dnssec = v->dnssec;
+	e->rcode = v->rcode;
+	e->ttl = v->ttl;
+	e->rdata = answer_text(v->answer);
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -232,6 +226,28 @@ query_fact(struct resolve_job *job, enum rq_kind kind, size_t host)
 	default:
 		return &job->hosts[host].tlsa_original;
 	}
+}
+
+/*
+ * A step of q that got no reply: our timeout (POLICY_TRANSPORT_TIMEOUT),
+ * or getdns would not send it (POLICY_TRANSPORT_ERROR, treated like a
+ * network error). It is noted as evidence and folded into q's chain; *v
+ * is set to the reply it stands for, ending at q's name.
+ */
+static void
+step_failed(struct resolve_job *job, struct rquery *q,
+    enum policy_transport transport, struct answer_view *v)
+{
+	struct policy_fact step;
+
+	memset(v, 0, sizeof(*v));
+	v->transport = transport;
+	v->dnssec = POLICY_DNSSEC_INDETERMINATE;
+	v->rcode = -1;
+	snprintf(v->end, sizeof(v->end), "%s", q->qname);
+	step = policy_classify(v->transport, v->dnssec, v->rcode, false, 0);
+	add_evidence(job, q, v, &step);
+	fold_step(q, &step);
 }
 
 /* A lookup whose result could not be kept (out of memory): failed. */
@@ -307,18 +323,12 @@ query_start(struct resolve_job *job, enum rq_kind kind, size_t host,
 	LIST_INSERT_HEAD(&job->queries, q, link);
 	job->pending++;
 	if (query_send(job, q) != 0) {
-		/* Treated like a network error: the fact fails, the walk
-		 * goes on with what else it can learn. */
-		struct answer_view v = { .transport = POLICY_TRANSPORT_ERROR,
-			.dnssec = POLICY_DNSSEC_INDETERMINATE,
-			.rcode = -1 };
+		/* The fact fails; the walk goes on with what else it can
+		 * learn. */
+		struct answer_view v;
 
-		struct policy_fact step =
-		    policy_classify(v.transport, v.dnssec, v.rcode, false, 0);
-
-		snprintf(v.end, sizeof(v.end), "%s", q->qname);
+		step_failed(job, q, POLICY_TRANSPORT_ERROR, &v);
 		unlink_query(job, q);
-		fold_step(q, &step);
 		query_complete(job, q, &v);
 		query_release(q);
 	}
@@ -518,18 +528,12 @@ query_timed_out(evutil_socket_t fd, short what, void *arg)
 {
 	struct rquery *q = arg;
 	struct resolve_job *job = q->job;
-	struct answer_view v = { .transport = POLICY_TRANSPORT_TIMEOUT,
-		.dnssec = POLICY_DNSSEC_INDETERMINATE,
-		.rcode = -1 };
-	struct policy_fact step =
-	    policy_classify(v.transport, v.dnssec, v.rcode, false, 0);
+	struct answer_view v;
 	getdns_transaction_t tid = q->tid;
 
 	(void)fd;
 	(void)what;
-	snprintf(v.end, sizeof(v.end), "%s", q->qname);
-	add_evidence(job, q, NULL, &step);
-	fold_step(q, &step);
+	step_failed(job, q, POLICY_TRANSPORT_TIMEOUT, &v);
 	unlink_query(job, q);
 	query_complete(job, q, &v);
 	if (getdns_cancel_callback(job->ctx->gd, tid) != GETDNS_RETURN_GOOD)
@@ -560,17 +564,10 @@ job_cancel_queries(struct resolve_job *job, bool as_timeout)
 		getdns_transaction_t tid = q->tid;
 
 		unlink_query(job, q);
-		if (as_timeout) {
-			struct answer_view v = {
-				.transport = POLICY_TRANSPORT_TIMEOUT,
-				.dnssec = POLICY_DNSSEC_INDETERMINATE,
-				.rcode = -1,
-			};
-			struct policy_fact step = policy_classify(v.transport,
-			    v.dnssec, v.rcode, false, 0);
+		if (as_timeout) { /* no next steps: the deadline passed */
+			struct answer_view v;
 
-			add_evidence(job, q, NULL, &step);
-			fold_step(q, &step);
+			step_failed(job, q, POLICY_TRANSPORT_TIMEOUT, &v);
 			*query_fact(job, q->kind, q->host) = q->chain;
 		}
 		/* getdns calls query_done with CANCEL, which frees q. */
