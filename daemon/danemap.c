@@ -31,7 +31,7 @@ main(int argc, char **argv)
 	char err[1024];
 	int opt, status;
 
-	log_open("danemap", 1, 0);
+	log_open("danemap", true, 0);
 	while ((opt = getopt(argc, argv, "+c:hV")) != -1) {
 		switch (opt) {
 		case 'c':

@@ -48,7 +48,7 @@ cdb_check(struct server *srv)
 {
 	char msg[1200];
 
-	cdb_report(store_cdb_check(srv->store, time(NULL), 0, msg,
+	cdb_report(store_cdb_check(srv->store, time(NULL), false, msg,
 	               sizeof(msg)),
 	    msg);
 }
@@ -321,7 +321,8 @@ main(int argc, char **argv)
 	struct timeval second = { 1, 0 },
 	               stats_interval = { STATS_INTERVAL, 0 };
 	char err[2048];
-	int opt, foreground = 0, check_only = 0, status = EX_SOFTWARE, cdb_fd;
+	bool foreground = false, check_only = false;
+	int opt, status = EX_SOFTWARE, cdb_fd;
 
 	srv.config_path = CONFIG_DEFAULT_FILE;
 	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
@@ -330,10 +331,10 @@ main(int argc, char **argv)
 			srv.config_path = optarg;
 			break;
 		case 'f':
-			foreground = 1;
+			foreground = true;
 			break;
 		case 't':
-			check_only = 1;
+			check_only = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -350,7 +351,7 @@ main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EX_USAGE;
 	}
-	log_open("danemapd", 1, 0);
+	log_open("danemapd", true, 0);
 	if (config_load(&srv.cfg, srv.config_path, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
 		return EX_CONFIG;

@@ -196,7 +196,8 @@ query_main(const struct config *cfg, int argc, char **argv)
 	struct resolve_ctx *ctx = NULL;
 	struct query_run run = { 0, NULL };
 	char err[512], reply[POLICY_REASON_MAX + 16], clean[256];
-	int verbose = 0, opt, status = EX_OK;
+	bool verbose = false;
+	int opt, status = EX_OK;
 	enum sockmap_status st;
 	const char *text;
 	size_t n;
@@ -206,7 +207,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 		if (opt != 'v') {
 			return cli_usage(stderr);
 		}
-		verbose = 1;
+		verbose = true;
 	}
 	argc -= optind;
 	argv += optind;

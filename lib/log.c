@@ -26,7 +26,7 @@ static const struct {
 };
 
 void
-log_open(const char *ident, int to_stderr, int facility)
+log_open(const char *ident, bool to_stderr, int facility)
 {
 	log_close();
 	log_ident = ident;

@@ -10,6 +10,7 @@
 #ifndef DANEMAP_LOG_H
 #define DANEMAP_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level {
@@ -26,7 +27,7 @@ enum log_level {
  * syslog with facility (a LOG_* facility value from <syslog.h>).
  * May be called again (e.g. after a reload) to switch.
  */
-void log_open(const char *ident, int to_stderr, int facility);
+void log_open(const char *ident, bool to_stderr, int facility);
 
 /* log_set_level: messages above level are dropped. Default LOG_LEVEL_INFO. */
 void log_set_level(enum log_level level);

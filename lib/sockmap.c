@@ -39,65 +39,69 @@ sockmap_status_word(enum sockmap_status status)
 	}
 }
 
-/* Write "<word> <text>" at dst (room for it checked by the caller),
- * non-printable bytes of text as '?'; returns its length. */
-static size_t
-write_payload(char *dst, const char *word, size_t wlen, const char *text,
-    size_t tlen)
-{
-	size_t off = wlen;
+/* A reply payload "<word> <text>", measured before it is written. */
+struct payload {
+	const char *word, *text;
+	size_t wlen, tlen, len;
+};
 
-	memcpy(dst, word, wlen);
+static void
+payload_plan(struct payload *p, enum sockmap_status status, const char *text)
+{
+	p->word = sockmap_status_word(status);
+	p->wlen = strlen(p->word);
+	p->text = text;
+	/* "NOTFOUND " carries nothing after its space */
+	p->tlen = 0;
+	if (status != SOCKMAP_NOTFOUND && text != NULL)
+		p->tlen = strnlen(text, SOCKMAP_MAX_REPLY - p->wlen - 1);
+	p->len = p->wlen + 1 + p->tlen;
+}
+
+/* Write p at dst (room checked by the caller), non-printable bytes of the
+ * text as '?'. */
+static void
+payload_write(const struct payload *p, char *dst)
+{
+	size_t off = p->wlen;
+
+	memcpy(dst, p->word, p->wlen);
 	dst[off++] = ' ';
-	for (size_t i = 0; i < tlen; i++) {
-		char c = text[i];
+	for (size_t i = 0; i < p->tlen; i++) {
+		char c = p->text[i];
 
 		dst[off++] = (c >= 0x20 && c < 0x7f) ? c : '?';
 	}
-	return off;
-}
-
-/* The payload's length for status and text; *tlen: the text's share. */
-static size_t
-payload_len(enum sockmap_status status, const char *text, size_t wlen,
-    size_t *tlen)
-{
-	/* "NOTFOUND " carries nothing after its space */
-	*tlen = 0;
-	if (status != SOCKMAP_NOTFOUND && text != NULL)
-		*tlen = strnlen(text, SOCKMAP_MAX_REPLY - wlen - 1);
-	return wlen + 1 + *tlen;
 }
 
 long
 sockmap_format_payload(char *dst, size_t dst_size, enum sockmap_status status,
     const char *text)
 {
-	const char *word = sockmap_status_word(status);
-	size_t wlen = strlen(word), tlen, n = payload_len(status, text, wlen,
-	                                         &tlen);
+	struct payload p;
 
-	if (n + 1 > dst_size)
+	payload_plan(&p, status, text);
+	if (p.len + 1 > dst_size)
 		return -1;
-	write_payload(dst, word, wlen, text, tlen);
-	dst[n] = '\0';
-	return (long)n;
+	payload_write(&p, dst);
+	dst[p.len] = '\0';
+	return (long)p.len;
 }
 
 long
 sockmap_format_reply(char *dst, size_t dst_size, enum sockmap_status status,
     const char *text)
 {
-	const char *word = sockmap_status_word(status);
-	size_t wlen = strlen(word), tlen, n = payload_len(status, text, wlen,
-	                                         &tlen);
-	int plen = snprintf(dst, dst_size, "%zu:", n);
+	struct payload p;
+	int plen;
 
-	if (plen < 0 || (size_t)plen + n + 1 > dst_size)
+	payload_plan(&p, status, text);
+	plen = snprintf(dst, dst_size, "%zu:", p.len);
+	if (plen < 0 || (size_t)plen + p.len + 1 > dst_size)
 		return -1;
-	write_payload(dst + plen, word, wlen, text, tlen);
-	dst[(size_t)plen + n] = ',';
-	return (long)((size_t)plen + n + 1);
+	payload_write(&p, dst + plen);
+	dst[(size_t)plen + p.len] = ',';
+	return (long)((size_t)plen + p.len + 1);
 }
 
 const char *

@@ -453,13 +453,13 @@ store_cdb_use(struct store *store, const char *path, char *msg,
 		store->cdb_path = copy;
 		store->failed_valid = false;
 	}
-	rc = store_cdb_check(store, time(NULL), 1, msg, msg_size);
+	rc = store_cdb_check(store, time(NULL), true, msg, msg_size);
 	store->cdb_checked = 0; /* outside the once-a-second rhythm */
 	return rc;
 }
 
 int
-store_cdb_check(struct store *store, time_t now, int force, char *msg,
+store_cdb_check(struct store *store, time_t now, bool force, char *msg,
     size_t msg_size)
 {
 	struct cdbread f;

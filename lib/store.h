@@ -111,7 +111,7 @@ int store_cdb_use(struct store *store, const char *path, char *msg,
  * background checks, take the result of one that is over. A given bad
  * file is reported once, not at every check.
  */
-int store_cdb_check(struct store *store, time_t now, int force, char *msg,
+int store_cdb_check(struct store *store, time_t now, bool force, char *msg,
     size_t msg_size);
 
 /*

@@ -193,7 +193,7 @@ capture_stderr(void (*fn)(void), char *out, size_t size)
 static void
 write_some_lines(void)
 {
-	log_open("check_log", 1, LOG_MAIL);
+	log_open("check_log", true, LOG_MAIL);
 	log_set_level(LOG_LEVEL_INFO);
 	log_msg(LOG_LEVEL_ERR, "one %d", 1);
 	log_msg(LOG_LEVEL_WARNING, "two");
@@ -229,7 +229,7 @@ write_long_line(void)
 
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	log_open("check_log", 1, LOG_MAIL);
+	log_open("check_log", true, LOG_MAIL);
 	log_set_level(LOG_LEVEL_INFO);
 	log_msg(LOG_LEVEL_INFO, "%s", text);
 	log_msg(LOG_LEVEL_INFO, "after");
@@ -269,7 +269,7 @@ END_TEST
 static void
 write_one_debug_line(void)
 {
-	log_open("check_log", 1, LOG_MAIL);
+	log_open("check_log", true, LOG_MAIL);
 	log_msg(LOG_LEVEL_DEBUG, "x");
 }
 
@@ -278,7 +278,7 @@ static enum log_level agree_threshold, agree_level;
 static void
 write_at_agree_level(void)
 {
-	log_open("check_log", 1, LOG_MAIL);
+	log_open("check_log", true, LOG_MAIL);
 	log_set_level(agree_threshold);
 	log_msg(agree_level, "x");
 }
