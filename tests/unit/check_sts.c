@@ -1,0 +1,335 @@
+/*
+ * check_sts: MTA-STS TXT records and policy files read as RFC 8461 §3.1
+ * and §3.2 say, host matching as §4.1 says, and the Postfix reply they
+ * become (TLSRPT_README's attributes with tlsrpt).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "sts.h"
+
+#define TXT(s) sts_txt_parse(s, strlen(s), id)
+
+START_TEST(txt_records)
+{
+	static const struct {
+		const char *text;
+		enum sts_txt_result want;
+		const char *id;
+	} cases[] = {
+		{ "v=STSv1; id=20160831085700Z;", STS_TXT_OK, "20160831085700Z" },
+		{ "v=STSv1; id=abc", STS_TXT_OK, "abc" },
+		{ "v=STSv1;id=abc;", STS_TXT_OK, "abc" },
+		{ "v=STSv1 ; id=abc ; ", STS_TXT_OK, "abc" },
+		{ "v=STSv1; ext=x!y; id=A1", STS_TXT_OK, "A1" },
+		{ "v=STSv1; id=first; id=second", STS_TXT_OK, "first" },
+		{ "v=STSv1; id=12345678901234567890123456789012", STS_TXT_OK,
+		    "12345678901234567890123456789012" },
+		/* not ours: discarded, not invalid */
+		{ "v=spf1 -all", STS_TXT_OTHER, "" },
+		{ "V=STSv1; id=abc", STS_TXT_OTHER, "" },
+		{ "v=STSv10; id=abc", STS_TXT_OTHER, "" },
+		{ "", STS_TXT_OTHER, "" },
+		/* ours, but broken */
+		{ "v=STSv1", STS_TXT_INVALID, "" },
+		{ "v=STSv1;", STS_TXT_INVALID, "" },
+		{ "v=STSv1; id=", STS_TXT_INVALID, "" },
+		{ "v=STSv1; id=a-b", STS_TXT_INVALID, "" },
+		{ "v=STSv1; id=123456789012345678901234567890123",
+		    STS_TXT_INVALID, "" },
+		{ "v=STSv1; id=abc extra", STS_TXT_INVALID, "" },
+		{ "v=STSv1; =x; id=abc", STS_TXT_INVALID, "" },
+		{ "v=STSv1; id abc", STS_TXT_INVALID, "" },
+		{ "v=STSv1; x=\x01; id=abc", STS_TXT_INVALID, "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char id[STS_ID_MAX + 1];
+
+		ck_assert_msg(TXT(cases[i].text) == cases[i].want,
+		    "\"%s\": got %d", cases[i].text, TXT(cases[i].text));
+		ck_assert_str_eq(id, cases[i].id);
+	}
+}
+END_TEST
+
+/* §3.1: only "v=STSv1" records count, and exactly one must be left. */
+START_TEST(txt_rrset)
+{
+	const char *one[] = { "v=spf1 -all", "v=STSv1; id=x1" };
+	const char *two[] = { "v=STSv1; id=x1", "v=STSv1; id=x2" };
+	const char *bad[] = { "v=STSv1; id=", "other" };
+	const char *none[] = { "v=spf1 -all" };
+	const char *good_and_bad[] = { "v=STSv1; id=x1", "v=STSv1" };
+	size_t lens[2];
+	char id[STS_ID_MAX + 1];
+	const char *why = NULL;
+
+#define LENS(a)                                               \
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++) \
+		lens[i] = strlen(a[i]);
+	LENS(one);
+	ck_assert(sts_txt_pick(one, lens, 2, id, &why));
+	ck_assert_str_eq(id, "x1");
+	LENS(two);
+	ck_assert(!sts_txt_pick(two, lens, 2, id, &why));
+	ck_assert_str_eq(why, "more than one v=STSv1 TXT record");
+	LENS(bad);
+	ck_assert(!sts_txt_pick(bad, lens, 2, id, &why));
+	ck_assert_str_eq(why, "invalid v=STSv1 TXT record");
+	LENS(none);
+	ck_assert(!sts_txt_pick(none, lens, 1, id, &why));
+	ck_assert_str_eq(why, "no v=STSv1 TXT record");
+	ck_assert(!sts_txt_pick(none, lens, 0, id, &why));
+	LENS(good_and_bad);
+	ck_assert(!sts_txt_pick(good_and_bad, lens, 2, id, &why));
+#undef LENS
+}
+END_TEST
+
+static int
+parse(const char *body, struct sts_policy *p, const char **why)
+{
+	*why = "";
+	return sts_policy_parse(body, strlen(body), p, why);
+}
+
+START_TEST(policy_valid)
+{
+	struct sts_policy p;
+	const char *why;
+
+	ck_assert_int_eq(parse("version: STSv1\r\nmode: enforce\r\n"
+	                       "mx: mail.Example.COM\r\nmx: *.example.net\r\n"
+	                       "mx: backupmx.example.com\r\nmax_age: 604800\r\n",
+	                     &p, &why),
+	    0);
+	ck_assert_int_eq(p.mode, STS_MODE_ENFORCE);
+	ck_assert_uint_eq(p.max_age, 604800);
+	ck_assert_uint_eq(p.mx_count, 3);
+	ck_assert_str_eq(p.mx[0], "mail.example.com");
+	ck_assert_str_eq(p.mx[1], "*.example.net");
+	ck_assert_str_eq(p.mx[2], "backupmx.example.com");
+
+	/* LF only, no final line end, trailing spaces, an unknown key,
+	 * and a repeated mode: the first counts */
+	ck_assert_int_eq(parse("version:STSv1\nmode: testing  \nmode: enforce\n"
+	                       "max_age: 86400\nx-comment: any text, here\n"
+	                       "mx: mx1.example.org",
+	                     &p, &why),
+	    0);
+	ck_assert_int_eq(p.mode, STS_MODE_TESTING);
+	ck_assert_uint_eq(p.mx_count, 1);
+
+	/* mode none needs no mx; max_age 0 and the largest allowed */
+	ck_assert_int_eq(parse("version: STSv1\nmode: none\nmax_age: 0\n", &p,
+	                     &why),
+	    0);
+	ck_assert_int_eq(p.mode, STS_MODE_NONE);
+	ck_assert_int_eq(parse("version: STSv1\nmode: none\n"
+	                       "max_age: 31557600\n\n\r\n",
+	                     &p, &why),
+	    0);
+	ck_assert_uint_eq(p.max_age, 31557600);
+}
+END_TEST
+
+START_TEST(policy_invalid)
+{
+	static const struct {
+		const char *body;
+		const char *why;
+	} cases[] = {
+		{ "version: STSv2\nmode: enforce\nmx: a.example\nmax_age: 1\n",
+		    "version is not STSv1" },
+		{ "mode: enforce\nmx: a.example\nmax_age: 1\n", "no version" },
+		{ "version: STSv1\nmx: a.example\nmax_age: 1\n", "no mode" },
+		{ "version: STSv1\nmode: enforce\nmx: a.example\n",
+		    "no max_age" },
+		{ "version: STSv1\nmode: enforce\nmax_age: 1\n",
+		    "no mx (required unless mode is none)" },
+		{ "version: STSv1\nmode: testing\nmax_age: 1\n",
+		    "no mx (required unless mode is none)" },
+		{ "version: STSv1\nmode: Enforce\nmx: a.example\nmax_age: 1\n",
+		    "mode is not enforce, testing or none" },
+		{ "version: STSv1\nmode: enforce\nmx: a.example\n"
+		  "max_age: 31557601\n",
+		    "max_age is not a number from 0 to 31557600" },
+		{ "version: STSv1\nmode: enforce\nmx: a.example\n"
+		  "max_age: 12345678901\n",
+		    "max_age is not a number from 0 to 31557600" },
+		{ "version: STSv1\nmode: enforce\nmx: a.example\n"
+		  "max_age: -1\n",
+		    "max_age is not a number from 0 to 31557600" },
+		{ "version: STSv1\nmode: enforce\nmax_age: 1\n\nmx: a.example\n",
+		    "a blank line inside the policy" },
+		{ " version: STSv1\nmode: none\nmax_age: 1\n",
+		    "a line that is not \"key: value\"" },
+		{ "version : STSv1\nmode: none\nmax_age: 1\n",
+		    "a line that is not \"key: value\"" },
+		{ "version: STSv1\nmode: none\nmax_age: 1\nnote:\n",
+		    "a line that is not \"key: value\"" },
+		{ "version: STSv1\nmode: none\nmax_age: 1\nnote: a\tb\n",
+		    "a line that is not \"key: value\"" },
+		{ "version: STSv1\rmode: none\nmax_age: 1\n",
+		    "a line that is not \"key: value\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sts_policy p;
+		const char *why;
+
+		ck_assert_msg(parse(cases[i].body, &p, &why) == -1,
+		    "case %zu accepted", i);
+		ck_assert_str_eq(why, cases[i].why);
+	}
+}
+END_TEST
+
+/* An mx value that is not a host name pattern makes the whole policy
+ * invalid: nothing that could carry Postfix syntax into a reply passes. */
+START_TEST(policy_mx_injection_refused)
+{
+	static const char *const bad[] = {
+		"a.example servername=evil", "a.example:b.example",
+		"a=b.example", "{ a.example }", "a.example\x01",
+		"*.*.example", "a.*.example", "*example.net", "*.",
+		"-a.example", "a-.example", "a..example", "a.example.",
+		"a_b.example", "m\xc3\xa4il.example", ".example.net",
+		"a.example,b.example",
+	};
+	char label63[64], name[300];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char body[512];
+		struct sts_policy p;
+		const char *why;
+
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmx: ok.example\n"
+		    "mx: %s\nmax_age: 60\n",
+		    bad[i]);
+		ck_assert_msg(parse(body, &p, &why) == -1, "accepted \"%s\"",
+		    bad[i]);
+	}
+	/* label and name lengths: 63 and 253 octets pass, more do not */
+	memset(label63, 'a', 63);
+	label63[63] = '\0';
+	{
+		struct sts_policy p;
+		const char *why;
+		char body[600];
+
+		snprintf(name, sizeof(name), "%s.%s.%s.%.61s", label63, label63,
+		    label63, label63);
+		ck_assert_uint_eq(strlen(name), 253);
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: %s\n", name);
+		ck_assert_int_eq(parse(body, &p, &why), 0);
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: %sa\n",
+		    name);
+		ck_assert_int_eq(parse(body, &p, &why), -1);
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: %sa.b\n",
+		    label63);
+		ck_assert_int_eq(parse(body, &p, &why), -1);
+	}
+}
+END_TEST
+
+START_TEST(policy_limits)
+{
+	static char body[STS_BODY_MAX + 64];
+	struct sts_policy p;
+	const char *why;
+	size_t off;
+
+	/* 32 mx values pass, 33 do not */
+	off = (size_t)snprintf(body, sizeof(body),
+	    "version: STSv1\nmode: enforce\nmax_age: 1\n");
+	for (int i = 0; i < 33; i++) {
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		    "mx: mx%d.example\n", i);
+		ck_assert_int_eq(parse(body, &p, &why), i < 32 ? 0 : -1);
+	}
+	/* over 64 KiB: refused whatever it holds */
+	memset(body, '\n', sizeof(body));
+	off = strlen("version: STSv1\nmode: none\nmax_age: 1\n");
+	memcpy(body, "version: STSv1\nmode: none\nmax_age: 1\n", off);
+	ck_assert_int_eq(sts_policy_parse(body, STS_BODY_MAX, &p, &why), 0);
+	ck_assert_int_eq(sts_policy_parse(body, STS_BODY_MAX + 1, &p, &why),
+	    -1);
+	ck_assert_str_eq(why, "larger than 64 KiB");
+}
+END_TEST
+
+/* §4.1: a wildcard stands for exactly one label. */
+START_TEST(mx_matching)
+{
+	ck_assert(sts_mx_match("mail.example.com", "mail.example.com"));
+	ck_assert(!sts_mx_match("mail.example.com", "mx.example.com"));
+	ck_assert(sts_mx_match("*.example.com", "mail.example.com"));
+	ck_assert(!sts_mx_match("*.example.com", "example.com"));
+	ck_assert(!sts_mx_match("*.example.com", "foo.bar.example.com"));
+	ck_assert(!sts_mx_match("*.example.com", ".example.com"));
+	ck_assert(!sts_mx_match("*.example.com", "mail.example.com.evil"));
+}
+END_TEST
+
+START_TEST(reply_text)
+{
+	struct sts_policy p;
+	const char *why;
+	char buf[1024];
+	int n;
+
+	ck_assert_int_eq(parse("version: STSv1\nmode: enforce\n"
+	                       "mx: mail.example.com\nmx: *.Example.NET\n"
+	                       "max_age: 604800\n",
+	                     &p, &why),
+	    0);
+	n = sts_reply_format(&p, "example.com", false, 0, buf, sizeof(buf));
+	ck_assert_str_eq(buf,
+	    "secure match=mail.example.com:.example.net servername=hostname");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	n = sts_reply_format(&p, "example.com", true, 3600, buf, sizeof(buf));
+	ck_assert_str_eq(buf,
+	    "secure match=mail.example.com:.example.net servername=hostname"
+	    " policy_type=sts policy_domain=example.com policy_ttl=3600"
+	    " { policy_string = version: STSv1 }"
+	    " { policy_string = mode: enforce }"
+	    " { policy_string = max_age: 604800 }"
+	    " { policy_string = mx: mail.example.com }"
+	    " { policy_string = mx: *.example.net }"
+	    " mx_host_pattern=mail.example.com"
+	    " mx_host_pattern=*.example.net");
+	ck_assert_int_eq(n, (int)strlen(buf));
+	/* too small: refused, never cut */
+	ck_assert_int_eq(sts_reply_format(&p, "example.com", false, 0, buf,
+	                     (size_t)strlen("secure match=mail.example.com")),
+	    -1);
+	ck_assert_int_eq(sts_reply_format(&p, "example.com", false, 0, buf, 0),
+	    -1);
+}
+END_TEST
+
+Suite *
+test_suite(void)
+{
+	Suite *s = suite_create("sts");
+	TCase *tc = tcase_create("rfc8461");
+
+	tcase_add_test(tc, txt_records);
+	tcase_add_test(tc, txt_rrset);
+	tcase_add_test(tc, policy_valid);
+	tcase_add_test(tc, policy_invalid);
+	tcase_add_test(tc, policy_mx_injection_refused);
+	tcase_add_test(tc, policy_limits);
+	tcase_add_test(tc, mx_matching);
+	tcase_add_test(tc, reply_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
