@@ -7,7 +7,8 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake pkg-config
-libgetdns-dev libevent-dev libcdb-dev tinycdb libssl-dev check libsubunit-dev
+libgetdns-dev libevent-dev libcdb-dev tinycdb libssl-dev libcurl4-openssl-dev
+check libsubunit-dev
 nsd unbound ldnsutils bind9-dnsutils getdns-utils dns-root-data postfix
 mandoc valgrind python3 iproute2 util-linux openssl clang libclang-rt-14-dev"
 
