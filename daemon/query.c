@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "resolve.h"
 #include "sockmap.h"
+#include "stsfetch.h"
 #include "xalloc.h"
 
 struct query_item {
@@ -30,6 +31,9 @@ struct query_item {
 	const char *invalid_why;
 	struct mapkey key;
 	struct resolve_job *job; /* finished job, freed at the end */
+	struct query_run *run;
+	bool fetched; /* an MTA-STS policy fetch was made: */
+	struct stsfetch_result fetch;
 };
 
 struct query_run {
@@ -40,11 +44,123 @@ struct query_run {
 static void
 query_done(struct resolve_job *job, void *arg)
 {
-	struct query_run *run = arg;
+	struct query_item *item = arg;
 
 	(void)job;
-	if (--run->outstanding == 0)
-		event_base_loopbreak(run->base);
+	if (--item->run->outstanding == 0)
+		event_base_loopbreak(item->run->base);
+}
+
+static int exit_for(enum policy_reply reply);
+static void print_fact_line(const char *label, const struct policy_fact *f);
+
+static void
+fetch_done(const struct stsfetch_result *result, void *arg)
+{
+	struct query_item *item = arg;
+
+	item->fetch = *result;
+	item->fetched = true;
+	if (--item->run->outstanding == 0)
+		event_base_loopbreak(item->run->base);
+}
+
+/* MTA-STS's part (RFC 8461), after DANE said NOTFOUND: fetch the policy
+ * of each domain whose _mta-sts TXT record and policy host were found.
+ * Returns how many fetches started. */
+static size_t
+fetch_policies(const struct config *cfg, struct query_item *items, size_t n,
+    struct stsfetch_ctx *fctx)
+{
+	size_t started = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct resolve_sts *sts;
+
+		if (items[i].job == NULL)
+			continue;
+		sts = resolve_job_sts(items[i].job);
+		if (!sts->asked || !sts->have_id || sts->addr_count == 0)
+			continue;
+		/* the first address our resolver found */
+		if (stsfetch_start(fctx, items[i].key.name, sts->addrs[0],
+		        cfg->mta_sts_port, fetch_done, &items[i]) == NULL)
+			continue; /* memory: as if unreachable */
+		items[i].run->outstanding++;
+		started++;
+	}
+	return started;
+}
+
+/* The reply for an item: an enforced MTA-STS policy, else DANE's. */
+static int
+item_reply(const struct config *cfg, const struct query_item *item,
+    char *buf, size_t size, int *exit_status)
+{
+	const struct policy_decision *d = resolve_job_decision(item->job);
+	const char *text;
+	enum sockmap_status st;
+
+	if (item->fetched && item->fetch.status == STSFETCH_OK &&
+	    item->fetch.policy.mode == STS_MODE_ENFORCE) {
+		int len;
+
+		if (size < 4)
+			return -1;
+		memcpy(buf, "OK ", 3);
+		len = sts_reply_format(&item->fetch.policy, item->key.name,
+		    cfg->tlsrpt, item->fetch.policy.max_age, buf + 3, size - 3);
+		*exit_status = EX_OK;
+		return len < 0 ? -1 : 0;
+	}
+	st = policy_reply_words(d, &text);
+	*exit_status = exit_for(d->reply);
+	return sockmap_format_payload(buf, size, st, text) < 0 ? -1 : 0;
+}
+
+/* query -v: what MTA-STS looked at, and which of DANE and MTA-STS
+ * decided. */
+static void
+print_sts(const struct query_item *item)
+{
+	const struct resolve_sts *sts = resolve_job_sts(item->job);
+	const struct stsfetch_result *f = &item->fetch;
+	char clean[400];
+
+	if (!sts->asked) {
+		printf("  decided by: DANE\n");
+		return;
+	}
+	print_fact_line("MTA-STS TXT", &sts->txt);
+	if (sts->have_id)
+		printf("  MTA-STS record: id=%s\n", sts->id);
+	else
+		printf("  MTA-STS record: none: %s\n", sts->txt_why);
+	for (size_t i = 0; i < sts->addr_count; i++)
+		printf("  policy host address: %s\n", sts->addrs[i]);
+	if (sts->have_id && sts->addr_count == 0)
+		printf("  policy host: no address\n");
+	if (item->fetched) {
+		printf("  fetch %s: %s, HTTP %ld, %zu bytes, %.1f ms%s%s\n",
+		    f->url, stsfetch_status_name(f->status), f->http_code,
+		    f->size, f->ms, f->detail[0] != '\0' ? ": " : "",
+		    log_sanitize(clean, sizeof(clean), f->detail,
+		        strlen(f->detail), 300));
+		if (f->status == STSFETCH_OK) {
+			printf("  policy: mode %s, max_age %u\n",
+			    sts_mode_name(f->policy.mode),
+			    (unsigned)f->policy.max_age);
+			for (size_t i = 0; i < f->policy.mx_count; i++)
+				printf("    mx: %s\n", f->policy.mx[i]);
+		}
+	}
+	printf("  decided by: %s\n",
+	    item->fetched && f->status == STSFETCH_OK &&
+	            f->policy.mode == STS_MODE_ENFORCE
+	        ? "MTA-STS (enforce)"
+	        : item->fetched && f->status == STSFETCH_OK
+	        ? "DANE (the MTA-STS policy is not enforced)"
+	        : "DANE (no MTA-STS policy)");
 }
 
 static const char *
@@ -61,6 +177,8 @@ type_name(uint16_t type)
 		return "TLSA";
 	case 5:
 		return "CNAME";
+	case 16:
+		return "TXT";
 	}
 	return "TYPE?";
 }
@@ -194,12 +312,11 @@ query_main(const struct config *cfg, int argc, char **argv)
 	struct query_item *items = NULL;
 	struct event_base *base = NULL;
 	struct resolve_ctx *ctx = NULL;
+	struct stsfetch_ctx *fctx = NULL;
 	struct query_run run = { 0, NULL };
-	char err[512], reply[POLICY_REASON_MAX + 16], clean[256];
+	char err[512], reply[STS_MX_MAX * 600 + 1024], clean[256];
 	bool verbose = false;
-	int opt, status = EX_OK;
-	enum sockmap_status st;
-	const char *text;
+	int opt, status = EX_OK, rc;
 	size_t n;
 
 	optind = 1;
@@ -235,8 +352,11 @@ query_main(const struct config *cfg, int argc, char **argv)
 			status = EX_CONFIG;
 			goto out;
 		}
+		items[i].run = &run;
 		items[i].job = resolve_start(ctx, &items[i].key,
-		    verbose ? RESOLVE_EVIDENCE : 0, query_done, &run);
+		    (verbose ? RESOLVE_EVIDENCE : 0) |
+		        (cfg->mta_sts ? RESOLVE_STS : 0),
+		    query_done, &items[i]);
 		if (items[i].job == NULL) {
 			fprintf(stderr, "danemap: cannot start a lookup\n");
 			status = EX_SOFTWARE;
@@ -246,6 +366,16 @@ query_main(const struct config *cfg, int argc, char **argv)
 	}
 	if (run.outstanding > 0)
 		event_base_dispatch(base);
+	if (cfg->mta_sts && ctx != NULL) {
+		if ((fctx = stsfetch_ctx_new(base, cfg->mta_sts_ca_file,
+		         cfg->mta_sts_timeout_ms, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "danemap: %s\n", err);
+			status = EX_SOFTWARE;
+			goto out;
+		}
+		if (fetch_policies(cfg, items, n, fctx) > 0)
+			event_base_dispatch(base);
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		const char *arg = log_sanitize(clean, sizeof(clean),
@@ -262,17 +392,16 @@ query_main(const struct config *cfg, int argc, char **argv)
 			status = worse(status, CLI_EX_NOTFOUND);
 			continue;
 		}
-		st = policy_reply_words(resolve_job_decision(items[i].job),
-		    &text);
-		if (sockmap_format_payload(reply, sizeof(reply), st, text) < 0) {
+		if (item_reply(cfg, &items[i], reply, sizeof(reply), &rc) != 0) {
 			status = EX_SOFTWARE;
 			goto out;
 		}
 		printf("%s\n", reply);
-		if (verbose)
+		if (verbose) {
 			print_evidence(items[i].job);
-		status = worse(status,
-		    exit_for(resolve_job_decision(items[i].job)->reply));
+			print_sts(&items[i]);
+		}
+		status = worse(status, rc);
 	}
 	/* The answers go out before anything is torn down, so nothing at
 	 * exit can lose them; a write that failed is an error of its own. */
@@ -286,6 +415,7 @@ out:
 		for (size_t i = 0; i < n; i++)
 			resolve_job_free(items[i].job);
 	free(items);
+	stsfetch_ctx_free(fctx);
 	resolve_ctx_free(ctx);
 	if (base != NULL)
 		event_base_free(base);

@@ -5,6 +5,8 @@
  */
 #include "answer.h"
 
+#include <arpa/inet.h>
+
 #include <getdns/getdns_extra.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,5 +406,77 @@ answer_tlsa(getdns_list *answer, struct tlsa_record **out)
 		return 0;
 	}
 	*out = rrs;
+	return (int)count;
+}
+
+int
+answer_txt(getdns_list *answer, char (*texts)[ANSWER_TXT_SIZE], size_t max)
+{
+	size_t n = 0, count = 0;
+
+	if (answer != NULL)
+		(void)getdns_list_get_length(answer, &n);
+	for (size_t i = 0; i < n && count < max; i++) {
+		getdns_dict *rr;
+		getdns_list *strings;
+		size_t parts = 0, used = 0;
+		bool cut = false;
+		char *t = texts[count];
+
+		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		    answer_rr_type(rr) != GETDNS_RRTYPE_TXT)
+			continue;
+		if (getdns_dict_get_list(rr, "/rdata/txt_strings", &strings) !=
+		        GETDNS_RETURN_GOOD ||
+		    getdns_list_get_length(strings, &parts) != GETDNS_RETURN_GOOD)
+			return -1;
+		for (size_t j = 0; j < parts; j++) {
+			getdns_bindata *b;
+
+			if (getdns_list_get_bindata(strings, j, &b) !=
+			    GETDNS_RETURN_GOOD)
+				return -1;
+			if (b->size >= ANSWER_TXT_SIZE - used) {
+				cut = true;
+				break;
+			}
+			memcpy(t + used, b->data, b->size);
+			used += b->size;
+		}
+		t[used] = '\0';
+		if (cut)
+			snprintf(t, ANSWER_TXT_SIZE, "%s",
+			    strncmp(t, "v=STSv1", 7) == 0 ? "v=STSv1" : "");
+		count++;
+	}
+	return (int)count;
+}
+
+int
+answer_addrs(getdns_list *answer, uint16_t qtype,
+    char (*addrs)[ANSWER_ADDR_SIZE], size_t max)
+{
+	const char *field = qtype == GETDNS_RRTYPE_A ? "/rdata/ipv4_address"
+	                                             : "/rdata/ipv6_address";
+	int family = qtype == GETDNS_RRTYPE_A ? AF_INET : AF_INET6;
+	size_t want = qtype == GETDNS_RRTYPE_A ? 4 : 16, n = 0, count = 0;
+
+	if (answer != NULL)
+		(void)getdns_list_get_length(answer, &n);
+	for (size_t i = 0; i < n && count < max; i++) {
+		getdns_dict *rr;
+		getdns_bindata *b;
+
+		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
+		    answer_rr_type(rr) != qtype)
+			continue;
+		if (getdns_dict_get_bindata(rr, field, &b) !=
+		        GETDNS_RETURN_GOOD ||
+		    b->size != want ||
+		    inet_ntop(family, b->data, addrs[count], ANSWER_ADDR_SIZE) ==
+		        NULL)
+			return -1;
+		count++;
+	}
 	return (int)count;
 }

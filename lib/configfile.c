@@ -34,6 +34,7 @@ enum kind {
 	K_FACILITY,
 	K_UPSTREAM,
 	K_LISTEN,
+	K_BOOL, /* yes or no */
 };
 
 struct key {
@@ -80,6 +81,12 @@ static const struct key keys[] = {
 	S("cache_file", K_PATH, cache_file),
 	U("stale_ttl", stale_ttl, 0, 604800, "seconds"),
 	U("warm_concurrency", warm_concurrency, 1, 10000, "lookups"),
+	S("mta_sts", K_BOOL, mta_sts),
+	S("mta_sts_ca_file", K_PATH, mta_sts_ca_file),
+	U("mta_sts_timeout", mta_sts_timeout_ms, 100, 120000, "milliseconds"),
+	U("mta_sts_max_fetches", mta_sts_max_fetches, 1, 10000, "fetches"),
+	U("mta_sts_port", mta_sts_port, 1, 65535, "port"),
+	S("tlsrpt", K_BOOL, tlsrpt),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -114,6 +121,11 @@ config_defaults(struct config *cfg)
 	    "/var/lib/danemap/cache.cdb");
 	cfg->stale_ttl = 3600;
 	cfg->warm_concurrency = 32;
+	cfg->mta_sts = true;
+	cfg->mta_sts_timeout_ms = 15000;
+	cfg->mta_sts_max_fetches = 64;
+	cfg->mta_sts_port = 443;
+	cfg->tlsrpt = false;
 }
 
 struct parse {
@@ -377,6 +389,13 @@ set_value(struct parse *p, const struct key *k, char *value)
 		return 0;
 	case K_LISTEN:
 		return parse_listen(p, value);
+	case K_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return fail(p,
+			    "bad value for %s: \"%s\" (expected yes or no)",
+			    k->name, value);
+		*(bool *)(void *)field = value[0] == 'y';
+		return 0;
 	}
 	return fail(p, "internal error");
 }

@@ -18,6 +18,7 @@
 #ifndef DANEMAP_CONFIG_H
 #define DANEMAP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define CONFIG_MAX_UPSTREAMS 8
@@ -87,6 +88,13 @@ struct config {
 	char cache_file[CONFIG_PATH_MAX]; /* cache_file ("" = none) */
 	unsigned stale_ttl;               /* stale_ttl (seconds) */
 	unsigned warm_concurrency;        /* warm_concurrency */
+	/* MTA-STS (issue #11) */
+	bool mta_sts;                          /* mta_sts */
+	char mta_sts_ca_file[CONFIG_PATH_MAX]; /* mta_sts_ca_file ("" = system) */
+	unsigned mta_sts_timeout_ms;           /* mta_sts_timeout */
+	unsigned mta_sts_max_fetches;          /* mta_sts_max_fetches */
+	unsigned mta_sts_port;                 /* mta_sts_port (tests) */
+	bool tlsrpt;                           /* tlsrpt */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

@@ -50,7 +50,16 @@
 /* How long the TCP connection to an upstream stays open when idle. */
 #define RESOLVE_TCP_IDLE_MS 10000
 
-enum rq_kind { RQ_MX, RQ_A, RQ_AAAA, RQ_TLSA_EXPANDED, RQ_TLSA_ORIGINAL };
+enum rq_kind {
+	RQ_MX,
+	RQ_A,
+	RQ_AAAA,
+	RQ_TLSA_EXPANDED,
+	RQ_TLSA_ORIGINAL,
+	RQ_STS_TXT,
+	RQ_STS_A,
+	RQ_STS_AAAA,
+};
 
 struct rquery {
 	struct resolve_job *job;
@@ -107,6 +116,9 @@ struct resolve_job {
 	double elapsed_ms;
 	struct resolve_evidence *evidence;
 	size_t evidence_count, evidence_cap;
+	struct resolve_sts sts;
+	bool sts_stage;     /* the MTA-STS stage was considered */
+	bool deadline_hit;  /* nothing new starts after the deadline */
 };
 
 static void query_done(getdns_context *gd, getdns_callback_type_t type,
@@ -222,6 +234,12 @@ query_fact(struct resolve_job *job, enum rq_kind kind, size_t host)
 		return &job->hosts[host].aaaa;
 	case RQ_TLSA_EXPANDED:
 		return &job->hosts[host].tlsa_expanded;
+	case RQ_STS_TXT:
+		return &job->sts.txt;
+	case RQ_STS_A:
+		return &job->sts.a;
+	case RQ_STS_AAAA:
+		return &job->sts.aaaa;
 	case RQ_TLSA_ORIGINAL:
 	default:
 		return &job->hosts[host].tlsa_original;
@@ -418,6 +436,75 @@ take_tlsa(struct resolve_job *job, struct rquery *q, getdns_list *answer)
 	return 0;
 }
 
+/* The _mta-sts TXT RRset: exactly one valid v=STSv1 record, or why not. */
+static void
+take_sts_txt(struct resolve_job *job, getdns_list *answer)
+{
+	struct resolve_sts *sts = &job->sts;
+	char texts[16][ANSWER_TXT_SIZE];
+	const char *ptrs[16];
+	size_t lens[16];
+	int n = 0;
+
+	if (sts->txt.answer != POLICY_ANSWER_DATA) {
+		sts->txt_why = sts->txt.answer == POLICY_ANSWER_FAILED
+		    ? "the _mta-sts TXT lookup failed"
+		    : "no _mta-sts TXT record";
+		return;
+	}
+	if ((n = answer_txt(answer, texts, 16)) < 0) {
+		fail_fact(&sts->txt);
+		sts->txt_why = "the _mta-sts TXT lookup failed";
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		ptrs[i] = texts[i];
+		lens[i] = strlen(texts[i]);
+	}
+	sts->have_id =
+	    sts_txt_pick(ptrs, lens, (size_t)n, sts->id, &sts->txt_why);
+}
+
+/* Addresses of the policy host, A and AAAA together. */
+static int
+take_sts_addrs(struct resolve_job *job, uint16_t qtype, getdns_list *answer)
+{
+	struct resolve_sts *sts = &job->sts;
+	int n = answer_addrs(answer, qtype, sts->addrs + sts->addr_count,
+	    RESOLVE_STS_ADDRS - sts->addr_count);
+
+	if (n < 0)
+		return -1;
+	sts->addr_count += (size_t)n;
+	return 0;
+}
+
+/* After a DANE NOTFOUND for a domain that exists: MTA-STS's DNS part. */
+static bool
+sts_wanted(const struct resolve_job *job)
+{
+	const struct policy_fact *mx = &job->facts.mx;
+
+	return (job->flags & RESOLVE_STS) && !job->deadline_hit &&
+	    !job->key.nexthop &&
+	    job->key.port == 25 && !job->facts.null_mx &&
+	    mx->answer != POLICY_ANSWER_NXDOMAIN &&
+	    job->decision.reply == POLICY_REPLY_NOTFOUND;
+}
+
+static void
+start_sts(struct resolve_job *job)
+{
+	char name[ANSWER_NAME_SIZE + 16];
+
+	job->sts.asked = true;
+	snprintf(name, sizeof(name), "_mta-sts.%s", job->key.name);
+	query_start(job, RQ_STS_TXT, 0, GETDNS_RRTYPE_TXT, name);
+	snprintf(name, sizeof(name), "mta-sts.%s", job->key.name);
+	query_start(job, RQ_STS_A, 0, GETDNS_RRTYPE_A, name);
+	query_start(job, RQ_STS_AAAA, 0, GETDNS_RRTYPE_AAAA, name);
+}
+
 static void
 start_hosts(struct resolve_job *job)
 {
@@ -465,6 +552,15 @@ query_complete(struct resolve_job *job, struct rquery *q,
 		if (q->kind == RQ_TLSA_EXPANDED &&
 		    policy_host_needs_original_tlsa(&job->hosts[q->host]))
 			start_tlsa(job, q->host, RQ_TLSA_ORIGINAL);
+		break;
+	case RQ_STS_TXT:
+		take_sts_txt(job, v->answer);
+		break;
+	case RQ_STS_A:
+	case RQ_STS_AAAA:
+		if (q->chain.answer == POLICY_ANSWER_DATA &&
+		    take_sts_addrs(job, q->qtype, v->answer) != 0)
+			fail_fact(query_fact(job, q->kind, q->host));
 		break;
 	}
 }
@@ -585,6 +681,7 @@ job_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	job->deadline_hit = true;
 	job_cancel_queries(job, true);
 	job_maybe_finish(job);
 }
@@ -605,6 +702,17 @@ job_maybe_finish(struct resolve_job *job)
 {
 	if (job->pending > 0 || job->decided || job->busy > 0)
 		return;
+	if ((job->flags & RESOLVE_STS) && !job->sts_stage) {
+		job->sts_stage = true;
+		policy_decide(&job->facts, &job->decision);
+		if (sts_wanted(job)) {
+			job->busy++; /* see query_send */
+			start_sts(job);
+			job->busy--;
+			if (job->pending > 0)
+				return;
+		}
+	}
 	job->decided = true;
 	event_del(job->deadline_ev);
 	policy_decide(&job->facts, &job->decision);
@@ -699,6 +807,12 @@ const struct policy_facts *
 resolve_job_facts(const struct resolve_job *job)
 {
 	return &job->facts;
+}
+
+const struct resolve_sts *
+resolve_job_sts(const struct resolve_job *job)
+{
+	return &job->sts;
 }
 
 const struct policy_decision *

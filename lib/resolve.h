@@ -28,6 +28,12 @@
 #include "configfile.h"
 #include "mapkey.h"
 #include "policy.h"
+#include "sts.h"
+
+/* answer.h's sizes, without its getdns types */
+#ifndef ANSWER_ADDR_SIZE
+#define ANSWER_ADDR_SIZE 46
+#endif
 
 struct event_base;
 struct resolve_ctx;
@@ -57,6 +63,26 @@ typedef void resolve_done_fn(struct resolve_job *job, void *arg);
 
 enum resolve_flags {
 	RESOLVE_EVIDENCE = 1, /* keep every RRset as text for the CLI */
+	RESOLVE_STS = 2,      /* MTA-STS facts after a DANE NOTFOUND */
+};
+
+/*
+ * What the DNS says about a domain's MTA-STS (RFC 8461 §3.1), looked up
+ * with RESOLVE_STS when the DANE decision for a domain key (not [host],
+ * not a port) is NOTFOUND and the domain exists and has no null MX: the
+ * _mta-sts TXT RRset, and the policy host mta-sts.DOMAIN's addresses,
+ * validated like every other answer.
+ */
+#define RESOLVE_STS_ADDRS 8
+struct resolve_sts {
+	bool asked;
+	struct policy_fact txt;
+	bool have_id; /* exactly one valid v=STSv1 record */
+	char id[STS_ID_MAX + 1];
+	const char *txt_why; /* why not, when !have_id (static) */
+	struct policy_fact a, aaaa;
+	size_t addr_count;
+	char addrs[RESOLVE_STS_ADDRS][ANSWER_ADDR_SIZE];
 };
 
 /*
@@ -78,6 +104,8 @@ const struct mapkey *resolve_job_key(const struct resolve_job *job);
 const struct policy_facts *resolve_job_facts(const struct resolve_job *job);
 const struct policy_decision *resolve_job_decision(
     const struct resolve_job *job);
+/* The MTA-STS facts (asked false unless looked up). */
+const struct resolve_sts *resolve_job_sts(const struct resolve_job *job);
 /* Wall-clock time from start to decision, in milliseconds. */
 double resolve_job_elapsed_ms(const struct resolve_job *job);
 

@@ -11,22 +11,26 @@
 #    (sts-policy-fetch-error);
 #  - bad version, max_age out of range, enforce without mx, an mx that
 #    would inject Postfix attributes: refused (sts-policy-invalid).
+# Then `danemap query` against the signed test bed's sts-* zones, whose
+# policy host is this server: DANE first (a DANE answer or TEMP is final),
+# MTA-STS only after a DANE NOTFOUND: enforce gives "OK secure match=...",
+# testing, an invalid policy, no policy host or two records give NOTFOUND;
+# TLS-RPT attributes with tlsrpt = yes; nothing with mta_sts = no.
 . "$(dirname "$0")/common.sh"
 
 STSGET="${DANEMAP_WRAPPER:-} $top_builddir/tests/testbed/stsget"
-dir=$(mktemp -d /tmp/danemap-sts.XXXXXX)
 hpid=
-cleanup() {
+cleanup_more() {
 	[ -n "$hpid" ] && kill "$hpid" 2>/dev/null
-	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
-addr=127.0.0.1
+testbed_up sts
+addr=$TESTBED_ADDR
 hport=8443
 
 # ------------------------------------------------------------ the test CA
 pki="$dir/pki"
-mkdir -p "$pki/newcerts" "$dir/certs"
+web="$dir/https" # httpsd.py's directory
+mkdir -p "$pki/newcerts" "$web/certs"
 # ca NAME: a CA of its own in $pki/NAME.{key,pem}, with its database
 ca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -49,7 +53,7 @@ commonName = supplied
 EOC
 }
 # cert CA NAME FILE [START END]: a certificate for DNS name NAME signed
-# by CA, certificate and key in $dir/certs/FILE.pem
+# by CA, certificate and key in $web/certs/FILE.pem
 cert() {
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$pki/$3.key" -out "$pki/$3.csr" -subj "/CN=$2" 2>/dev/null
@@ -63,13 +67,14 @@ cert() {
 	openssl ca -batch -config "$pki/$1.cnf" -cert "$pki/$1.pem" \
 		-keyfile "$pki/$1.key" -in "$pki/$3.csr" -out "$pki/$3.crt" \
 		-extfile "$pki/$3.ext" $span >/dev/null 2>&1 || return 1
-	cat "$pki/$3.crt" "$pki/$3.key" >"$dir/certs/$3.pem"
+	cat "$pki/$3.crt" "$pki/$3.key" >"$web/certs/$3.pem"
 }
 ca ca
 ca otherca
 cert ca mta-sts.elsewhere.test default
 for d in good charset redirect notfound html big slow badversion maxage \
-	nomx inject; do
+	nomx inject sts-enforce sts-testing sts-invalid sts-unsigned sts-dane \
+	bogus-tlsa; do
 	cert ca "mta-sts.$d.test" "mta-sts.$d.test"
 done
 cert ca mta-sts.expired.test mta-sts.expired.test 20200101000000Z 20200201000000Z
@@ -79,7 +84,7 @@ cert otherca mta-sts.unknownca.test mta-sts.unknownca.test
 # ------------------------------------------------------------ the sites
 # site DOMAIN BODY [FILE=VALUE...]
 site() {
-	s="$dir/sites/mta-sts.$1.test"
+	s="$web/sites/mta-sts.$1.test"
 	mkdir -p "$s"
 	printf '%b' "$2" >"$s/body"
 	shift 2
@@ -98,13 +103,19 @@ site badversion 'version: STSv2\nmode: enforce\nmx: a.test\nmax_age: 60\n'
 site maxage 'version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n'
 site nomx 'version: STSv1\nmode: enforce\nmax_age: 60\n'
 site inject 'version: STSv1\nmode: enforce\nmx: a.test servername=evil\nmax_age: 60\n'
-mkdir -p "$dir/sites/mta-sts.big.test"
+# the test bed's MTA-STS domains
+for d in sts-enforce sts-unsigned sts-dane bogus-tlsa; do
+	site $d "version: STSv1\nmode: enforce\nmx: mx1.$d.test\nmx: *.$d.test\nmax_age: 86400\n"
+done
+site sts-testing 'version: STSv1\nmode: testing\nmx: mx1.sts-testing.test\nmax_age: 86400\n'
+site sts-invalid 'version: STSv1\nmode: enforce\nmax_age: 86400\n'
+mkdir -p "$web/sites/mta-sts.big.test"
 {
 	printf 'version: STSv1\nmode: none\nmax_age: 60\n'
 	head -c 70000 /dev/zero | tr '\0' 'x' | fold -w 60 | sed 's/^/x-pad: /'
-} >"$dir/sites/mta-sts.big.test/body"
+} >"$web/sites/mta-sts.big.test/body"
 
-python3 "$top_srcdir/tests/testbed/httpsd.py" $addr $hport "$dir" \
+python3 "$top_srcdir/tests/testbed/httpsd.py" "$addr" $hport "$web" \
 	>"$dir/httpsd.out" 2>"$dir/httpsd.log" &
 hpid=$!
 i=0
@@ -112,6 +123,11 @@ while ! grep -q listening "$dir/httpsd.out" 2>/dev/null && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+if ! grep -q listening "$dir/httpsd.out"; then
+	fail "httpsd.py did not start: $(cat "$dir/httpsd.log")"
+	finish
+	exit 1
+fi
 
 # expect DOMAIN WANT [stsget options]: stsget's line for DOMAIN holds WANT,
 # and it exits 0 for a policy, 1 for none (anything else, say valgrind's
@@ -119,7 +135,7 @@ done
 expect() {
 	d=$1 want=$2
 	shift 2
-	got=$($STSGET -c "$pki/ca.pem" "$@" "$d" $addr $hport 2>&1)
+	got=$($STSGET -c "$pki/ca.pem" "$@" "$d" "$addr" $hport 2>&1)
 	rc=$?
 	case "$got" in status=ok*) want_rc=0 ;; *) want_rc=1 ;; esac
 	case "$got" in
@@ -151,11 +167,70 @@ expect maxage.test "status=invalid" -t $t
 expect nomx.test "status=invalid" -t $t
 expect inject.test "detail=\"invalid policy: an mx value is not a host name pattern\"" -t $t
 # nothing listening there
-got=$($STSGET -c "$pki/ca.pem" -t $t good.test $addr 9 2>&1)
+got=$($STSGET -c "$pki/ca.pem" -t $t good.test "$addr" 9 2>&1)
 case "$got" in
 *"status=network"*"failure=sts-policy-fetch-error"*) pass "nothing listening: status=network" ;;
 *) fail "nothing listening: $got" ;;
 esac
 # the system's CA store does not know the test CA
 expect good.test "status=webpki" -c "" -t $t
+
+# ------------------------------------------------------------ danemap query
+scale_conf "$TESTBED_CONF" "$dir/bed.conf"
+{
+	cat "$dir/bed.conf"
+	echo "mta_sts_ca_file = $pki/ca.pem"
+	echo "mta_sts_port = $hport"
+	echo "mta_sts_timeout = $t"
+} >"$dir/sts.conf"
+{ cat "$dir/sts.conf"; echo "tlsrpt = yes"; } >"$dir/tlsrpt.conf"
+{ cat "$dir/sts.conf"; echo "mta_sts = no"; } >"$dir/nosts.conf"
+
+# query CONF KEY WANT EXIT: the first line of danemap query is WANT
+query() {
+	out=$($DANEMAP -c "$1" query "$2" 2>"$dir/query.err")
+	rc=$?
+	first=$(echo "$out" | head -n 1)
+	case "$3" in
+	TEMP) match=0; case "$first" in "TEMP "*) match=1 ;; esac ;;
+	*) match=0; [ "$first" = "$3" ] && match=1 ;;
+	esac
+	if [ $match = 1 ] && [ $rc = "$4" ]; then
+		pass "query $2: '$first' (exit $rc)"
+	else
+		fail "query $2: wanted '$3' exit $4, got '$first' exit $rc $(cat "$dir/query.err")"
+	fi
+}
+c="$dir/sts.conf"
+query "$c" sts-enforce.test "OK secure match=mx1.sts-enforce.test:.sts-enforce.test servername=hostname" 0
+query "$c" sts-unsigned.test "OK secure match=mx1.sts-unsigned.test:.sts-unsigned.test servername=hostname" 0
+query "$c" sts-testing.test "NOTFOUND " 1
+query "$c" sts-invalid.test "NOTFOUND " 1
+query "$c" sts-nohost.test "NOTFOUND " 1
+query "$c" sts-twotxt.test "NOTFOUND " 1
+query "$c" sts-dane.test "OK dane-only" 0
+query "$c" bogus-tlsa.test TEMP 75
+query "$c" dane-one.test "OK dane-only" 0
+query "$c" unsigned.test "NOTFOUND " 1
+query "$dir/nosts.conf" sts-enforce.test "NOTFOUND " 1
+query "$dir/tlsrpt.conf" sts-enforce.test "OK secure match=mx1.sts-enforce.test:.sts-enforce.test servername=hostname policy_type=sts policy_domain=sts-enforce.test policy_ttl=86400 { policy_string = version: STSv1 } { policy_string = mode: enforce } { policy_string = max_age: 86400 } { policy_string = mx: mx1.sts-enforce.test } { policy_string = mx: *.sts-enforce.test } mx_host_pattern=mx1.sts-enforce.test mx_host_pattern=*.sts-enforce.test" 0
+# with tlsrpt, DANE answers carry nothing more
+query "$dir/tlsrpt.conf" sts-dane.test "OK dane-only" 0
+
+# -v says what MTA-STS saw and who decided
+$DANEMAP -c "$c" query -v sts-enforce.test sts-twotxt.test sts-dane.test \
+	sts-testing.test >"$dir/v.out" 2>&1
+for want in "MTA-STS record: id=20261130" \
+	"fetch https://mta-sts.sts-enforce.test/.well-known/mta-sts.txt: ok, HTTP 200" \
+	"policy: mode enforce, max_age 86400" \
+	"decided by: MTA-STS (enforce)" \
+	"MTA-STS record: none: more than one v=STSv1 TXT record" \
+	"decided by: DANE (the MTA-STS policy is not enforced)" \
+	"decided by: DANE"; do
+	if grep -qF "$want" "$dir/v.out"; then
+		pass "query -v: $want"
+	else
+		fail "query -v: no '$want' in: $(cat "$dir/v.out")"
+	fi
+done
 finish

@@ -27,6 +27,10 @@
 # (FAULT_ADDR=ADDR testbed.sh fault ...): an iterating resolver then meets
 # that proxy for that zone alone.
 #
+# The sts-*.TLD zones (and bogus-tlsa.TLD) carry MTA-STS records: an
+# _mta-sts TXT record and a policy host mta-sts.ZONE at TESTBED_STS_ADDR
+# (default ADDR), where tests/integration/sts.sh serves their policies.
+#
 # Files for the tests: DIR/root.key (the root DS, the trust anchor),
 # DIR/root.hints (the root server, for recursive mode), DIR/danemap.conf
 # (stub resolution to the bed), DIR/danemap-recursive.conf (recursive
@@ -238,12 +242,53 @@ build_zones() {
 	zone noaddr.$tld
 	rr noaddr.$tld "noaddr.$tld. 3600 IN MX 10 gone.noaddr.$tld."
 
+	# MTA-STS (tests/integration/sts.sh serves the policies over HTTPS
+	# at $sts_addr): an _mta-sts TXT record and the policy host
+	sts_addr=${TESTBED_STS_ADDR:-$addr}
+	sts() {
+		rr "$1" "_mta-sts.$1. 3600 IN TXT \"v=STSv1; id=$2;\""
+		rr "$1" "mta-sts.$1. 3600 IN A $sts_addr"
+	}
+	# mxonly ZONE: one MX host without TLSA (DANE says NOTFOUND)
+	mxonly() {
+		next_addr
+		rr "$1" "$1. 3600 IN MX 10 mx1.$1."
+		rr "$1" "mx1.$1. 3600 IN A $addr_out"
+	}
+	for sz in sts-enforce sts-testing sts-invalid sts-unsigned; do
+		zone $sz.$tld
+		mxonly $sz.$tld
+		sts $sz.$tld 20261130
+	done
+	# sts-nohost.test: the record, but no policy host
+	zone sts-nohost.$tld
+	mxonly sts-nohost.$tld
+	rr sts-nohost.$tld "_mta-sts.sts-nohost.$tld. 3600 IN TXT \"v=STSv1; id=1;\""
+	# sts-twotxt.test: two STSv1 records: none counts (RFC 8461 §3.1)
+	zone sts-twotxt.$tld
+	mxonly sts-twotxt.$tld
+	sts sts-twotxt.$tld 1
+	rr sts-twotxt.$tld "_mta-sts.sts-twotxt.$tld. 3600 IN TXT \"v=STSv1; id=2;\""
+	# sts-dane.test: DANE and MTA-STS: DANE wins
+	zone sts-dane.$tld
+	next_addr
+	rr sts-dane.$tld "sts-dane.$tld. 3600 IN MX 10 mx1.sts-dane.$tld."
+	rr sts-dane.$tld "mx1.sts-dane.$tld. 3600 IN A $addr_out"
+	h=$(cert mx1.sts-dane.$tld)
+	rr sts-dane.$tld "_25._tcp.mx1.sts-dane.$tld. 3600 IN TLSA 3 1 1 $h"
+	sts sts-dane.$tld 1
+	# and a DANE TEMP stays TEMP however good its MTA-STS policy
+	sts bogus-tlsa.$tld 1
+
 	# sign the children, then test. with their DS, then the root
 	signed="dane-one.$tld dane-two.$tld mixed.$tld mx-unsigned.$tld
 		dane-hosts.$tld cname-target.$tld cname-original.$tld
 		bogus-mx.$tld bogus-tlsa.$tld implicit.$tld nullmx.$tld
-		unusable.$tld noaddr-mixed.$tld noaddr.$tld"
-	unsigned="unsigned.$tld insecure-hosts.$tld unsigned-to-dane.$tld"
+		unusable.$tld noaddr-mixed.$tld noaddr.$tld
+		sts-enforce.$tld sts-testing.$tld sts-invalid.$tld
+		sts-nohost.$tld sts-twotxt.$tld sts-dane.$tld"
+	unsigned="unsigned.$tld insecure-hosts.$tld unsigned-to-dane.$tld
+		sts-unsigned.$tld"
 	for z in $signed; do sign "$z"; done
 	sign expired.$tld "$(date -u -d '40 days ago' +%Y%m%d%H%M%S)" \
 		"$(date -u -d '1 day ago' +%Y%m%d%H%M%S)"

@@ -71,6 +71,12 @@ START_TEST(defaults_are_documented_ones)
 	ck_assert_uint_eq(cfg.max_ttl, 86400);
 	ck_assert_str_eq(cfg.state_dir, "/var/lib/danemap");
 	ck_assert_uint_gt(cfg.warm_concurrency, 0);
+	ck_assert(cfg.mta_sts);
+	ck_assert_str_eq(cfg.mta_sts_ca_file, ""); /* the system's store */
+	ck_assert_uint_eq(cfg.mta_sts_timeout_ms, 15000);
+	ck_assert_uint_eq(cfg.mta_sts_max_fetches, 64);
+	ck_assert_uint_eq(cfg.mta_sts_port, 443);
+	ck_assert(!cfg.tlsrpt);
 	/* the defaults pass their own cross checks */
 	ck_assert_int_eq(parse(""), 0);
 	ck_assert_int_eq(parse("\n\n# nothing\n"), 0);
@@ -170,6 +176,21 @@ START_TEST(good_string_values)
 }
 END_TEST
 
+/* yes and no, nothing else (the refusals are in bad_values_are_refused). */
+START_TEST(boolean_values)
+{
+	ck_assert_int_eq(parse("mta_sts = no\ntlsrpt = yes\n"
+	                       "mta_sts_ca_file = /etc/danemap/ca.pem\n"),
+	    0);
+	ck_assert(!cfg.mta_sts);
+	ck_assert(cfg.tlsrpt);
+	ck_assert_str_eq(cfg.mta_sts_ca_file, "/etc/danemap/ca.pem");
+	ck_assert_int_eq(parse("mta_sts = yes\ntlsrpt = no\n"), 0);
+	ck_assert(cfg.mta_sts);
+	ck_assert(!cfg.tlsrpt);
+}
+END_TEST
+
 /* Exactly the documented message for a bad number. */
 START_TEST(bad_value_message_is_exact)
 {
@@ -213,6 +234,15 @@ START_TEST(bad_values_are_refused)
 		"max_connections = 1000001",
 		"max_lookups = 0",
 		"max_lookups = 100001",
+		"mta_sts = true",
+		"mta_sts = YES",
+		"mta_sts = 1",
+		"tlsrpt = on",
+		"mta_sts_ca_file = ca.pem",
+		"mta_sts_timeout = 99",
+		"mta_sts_max_fetches = 0",
+		"mta_sts_port = 0",
+		"mta_sts_port = 65536",
 		"idle_timeout = 999",
 		"idle_timeout = 3600001",
 		"cache_entries = 100000001",
@@ -715,6 +745,7 @@ test_suite(void)
 	tcase_add_test(tc, good_string_values);
 	tcase_add_test(tc, bad_value_message_is_exact);
 	tcase_add_test(tc, bad_values_are_refused);
+	tcase_add_test(tc, boolean_values);
 	tcase_add_test(tc, string_sizes);
 	tcase_add_test(tc, upstreams_accumulate);
 	tcase_add_test(tc, listens_accumulate);
