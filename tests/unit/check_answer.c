@@ -159,6 +159,23 @@ put_tlsa(struct wire *w, const char *owner, uint32_t ttl, unsigned usage,
 	rr_end(w, at);
 }
 
+/* A TXT record of the given character-strings (each under 256 bytes). */
+static void
+put_txt(struct wire *w, const char *owner, const char *const *strings,
+    size_t n)
+{
+	size_t at = rr_begin(w, owner, GETDNS_RRTYPE_TXT, 300);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(strings[i]);
+
+		put8(w, (unsigned)len);
+		for (size_t c = 0; c < len; c++)
+			put8(w, (unsigned char)strings[i][c]);
+	}
+	rr_end(w, at);
+}
+
 /* An RRSIG-typed record: only its type matters to the reader. */
 static void
 put_rrsig(struct wire *w, const char *owner, uint32_t ttl)
@@ -454,6 +471,60 @@ START_TEST(tlsa_rrset_copied_without_rrsigs)
 }
 END_TEST
 
+/* RFC 8461 §3.1: a TXT record's strings are joined without spaces; a text
+ * too long to hold can never pass for a valid MTA-STS record. */
+START_TEST(txt_strings_joined)
+{
+	static const char *const split[] = { "v=STSv1; ", "id=abc;" };
+	static const char *const other[] = { "v=spf1 -all" };
+	static char chunk[250];
+	const char *longer[3] = { chunk, chunk, chunk };
+	char texts[4][ANSWER_TXT_SIZE];
+	struct wire w = { .n = 0 };
+	struct answer_view v;
+	getdns_dict *resp;
+	const char *owner = "_mta-sts.example";
+
+	memset(chunk, 'x', sizeof(chunk) - 1);
+	memcpy(chunk, "v=STSv1; id=1; x=", 17);
+	put_header(&w, QR, 4, 0);
+	put_question(&w, owner, GETDNS_RRTYPE_TXT, GETDNS_RRCLASS_IN);
+	put_txt(&w, owner, split, 2);
+	put_rrsig(&w, owner, 300);
+	put_txt(&w, owner, other, 1);
+	put_txt(&w, owner, longer, 3); /* 747 bytes */
+	view(&w, GETDNS_DNSSEC_SECURE, owner, GETDNS_RRTYPE_TXT, &v, &resp);
+	ck_assert(v.has_data);
+	ck_assert_int_eq(answer_txt(v.answer, texts, 4), 3);
+	ck_assert_str_eq(texts[0], "v=STSv1; id=abc;");
+	ck_assert_str_eq(texts[1], "v=spf1 -all");
+	ck_assert_str_eq(texts[2], "v=STSv1");
+	ck_assert_int_eq(answer_txt(v.answer, texts, 1), 1);
+	getdns_dict_destroy(resp);
+}
+END_TEST
+
+START_TEST(addresses_read)
+{
+	char addrs[4][ANSWER_ADDR_SIZE];
+	struct wire w = { .n = 0 };
+	struct answer_view v;
+	getdns_dict *resp;
+
+	put_header(&w, QR, 2, 0);
+	put_question(&w, "mta-sts.example", GETDNS_RRTYPE_A, GETDNS_RRCLASS_IN);
+	put_a(&w, "mta-sts.example", 300);
+	put_rrsig(&w, "mta-sts.example", 300);
+	view(&w, GETDNS_DNSSEC_SECURE, "mta-sts.example", GETDNS_RRTYPE_A, &v,
+	    &resp);
+	ck_assert_int_eq(answer_addrs(v.answer, GETDNS_RRTYPE_A, addrs, 4), 1);
+	ck_assert_str_eq(addrs[0], "127.0.1.1");
+	ck_assert_int_eq(answer_addrs(v.answer, GETDNS_RRTYPE_AAAA, addrs, 4),
+	    0);
+	getdns_dict_destroy(resp);
+}
+END_TEST
+
 START_TEST(no_usable_reply)
 {
 	struct answer_view v;
@@ -549,6 +620,8 @@ test_suite(void)
 	tcase_add_test(tc, cname_chain_end_and_ttl);
 	tcase_add_test(tc, null_mx_alone_is_no_mail);
 	tcase_add_test(tc, tlsa_rrset_copied_without_rrsigs);
+	tcase_add_test(tc, txt_strings_joined);
+	tcase_add_test(tc, addresses_read);
 	tcase_add_test(tc, no_usable_reply);
 	tcase_add_test(tc, names_round_trip);
 	suite_add_tcase(s, tc);
