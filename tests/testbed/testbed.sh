@@ -109,14 +109,22 @@ build_zones() {
 		n=$((n + 1))
 		addr_out="127.0.1.$n"
 	}
+	# mxonly ZONE: one MX host mx1.ZONE with an address, no TLSA
+	mxonly() {
+		next_addr
+		rr "$1" "$1. 3600 IN MX 10 mx1.$1."
+		rr "$1" "mx1.$1. 3600 IN A $addr_out"
+	}
+	# dane_mx ZONE: the same host with a usable 3 1 1 TLSA record
+	dane_mx() {
+		mxonly "$1"
+		h=$(cert "mx1.$1")
+		rr "$1" "_25._tcp.mx1.$1. 3600 IN TLSA 3 1 1 $h"
+	}
 
 	# dane-one.test: one MX host, usable 3 1 1 TLSA (also on port 587)
 	zone dane-one.$tld
-	next_addr
-	rr dane-one.$tld "dane-one.$tld. 3600 IN MX 10 mx1.dane-one.$tld."
-	rr dane-one.$tld "mx1.dane-one.$tld. 3600 IN A $addr_out"
-	h=$(cert mx1.dane-one.$tld)
-	rr dane-one.$tld "_25._tcp.mx1.dane-one.$tld. 3600 IN TLSA 3 1 1 $h"
+	dane_mx dane-one.$tld
 	rr dane-one.$tld "_587._tcp.mx1.dane-one.$tld. 3600 IN TLSA 3 1 1 $h"
 
 	# dane-two.test: two MX hosts, both with usable TLSA; one with AAAA
@@ -189,17 +197,9 @@ build_zones() {
 
 	# bogus-mx.test and bogus-tlsa.test: edited after signing
 	zone bogus-mx.$tld
-	next_addr
-	rr bogus-mx.$tld "bogus-mx.$tld. 3600 IN MX 10 mx1.bogus-mx.$tld."
-	rr bogus-mx.$tld "mx1.bogus-mx.$tld. 3600 IN A $addr_out"
-	h=$(cert mx1.bogus-mx.$tld)
-	rr bogus-mx.$tld "_25._tcp.mx1.bogus-mx.$tld. 3600 IN TLSA 3 1 1 $h"
+	dane_mx bogus-mx.$tld
 	zone bogus-tlsa.$tld
-	next_addr
-	rr bogus-tlsa.$tld "bogus-tlsa.$tld. 3600 IN MX 10 mx1.bogus-tlsa.$tld."
-	rr bogus-tlsa.$tld "mx1.bogus-tlsa.$tld. 3600 IN A $addr_out"
-	h=$(cert mx1.bogus-tlsa.$tld)
-	rr bogus-tlsa.$tld "_25._tcp.mx1.bogus-tlsa.$tld. 3600 IN TLSA 3 1 1 $h"
+	dane_mx bogus-tlsa.$tld
 
 	# expired.test: signatures expired yesterday
 	zone expired.$tld
@@ -249,12 +249,6 @@ build_zones() {
 		rr "$1" "_mta-sts.$1. 3600 IN TXT \"v=STSv1; id=$2;\""
 		rr "$1" "mta-sts.$1. 3600 IN A $sts_addr"
 	}
-	# mxonly ZONE: one MX host without TLSA (DANE says NOTFOUND)
-	mxonly() {
-		next_addr
-		rr "$1" "$1. 3600 IN MX 10 mx1.$1."
-		rr "$1" "mx1.$1. 3600 IN A $addr_out"
-	}
 	for sz in sts-enforce sts-testing sts-invalid sts-unsigned; do
 		zone $sz.$tld
 		mxonly $sz.$tld
@@ -271,11 +265,7 @@ build_zones() {
 	rr sts-twotxt.$tld "_mta-sts.sts-twotxt.$tld. 3600 IN TXT \"v=STSv1; id=2;\""
 	# sts-dane.test: DANE and MTA-STS: DANE wins
 	zone sts-dane.$tld
-	next_addr
-	rr sts-dane.$tld "sts-dane.$tld. 3600 IN MX 10 mx1.sts-dane.$tld."
-	rr sts-dane.$tld "mx1.sts-dane.$tld. 3600 IN A $addr_out"
-	h=$(cert mx1.sts-dane.$tld)
-	rr sts-dane.$tld "_25._tcp.mx1.sts-dane.$tld. 3600 IN TLSA 3 1 1 $h"
+	dane_mx sts-dane.$tld
 	sts sts-dane.$tld 1
 	# and a DANE TEMP stays TEMP however good its MTA-STS policy
 	sts bogus-tlsa.$tld 1
