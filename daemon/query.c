@@ -76,15 +76,19 @@ fetch_policies(const struct config *cfg, struct query_item *items, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct resolve_sts *sts;
+		const char *addrs[RESOLVE_STS_ADDRS];
 
 		if (items[i].job == NULL)
 			continue;
 		sts = resolve_job_sts(items[i].job);
 		if (!sts->asked || !sts->have_id || sts->addr_count == 0)
 			continue;
-		/* the first address our resolver found */
-		if (stsfetch_start(fctx, items[i].key.name, sts->addrs[0],
-		        cfg->mta_sts_port, fetch_done, &items[i]) == NULL)
+		/* every address our resolver found, as libcurl tries them */
+		for (size_t a = 0; a < sts->addr_count; a++)
+			addrs[a] = sts->addrs[a];
+		if (stsfetch_start(fctx, items[i].key.name, addrs,
+		        sts->addr_count, cfg->mta_sts_port, fetch_done,
+		        &items[i]) == NULL)
 			continue; /* memory: as if unreachable */
 		items[i].run->outstanding++;
 		started++;
@@ -314,7 +318,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 	struct resolve_ctx *ctx = NULL;
 	struct stsfetch_ctx *fctx = NULL;
 	struct query_run run = { 0, NULL };
-	char err[512], reply[STS_MX_MAX * 600 + 1024], clean[256];
+	char err[512], reply[STS_REPLY_MAX + 8], clean[256];
 	bool verbose = false;
 	int opt, status = EX_OK, rc;
 	size_t n;
@@ -369,8 +373,9 @@ query_main(const struct config *cfg, int argc, char **argv)
 	if (cfg->mta_sts && ctx != NULL) {
 		if ((fctx = stsfetch_ctx_new(base, cfg->mta_sts_ca_file,
 		         cfg->mta_sts_timeout_ms, err, sizeof(err))) == NULL) {
+			/* an unreadable mta_sts_ca_file, mostly */
 			fprintf(stderr, "danemap: %s\n", err);
-			status = EX_SOFTWARE;
+			status = EX_CONFIG;
 			goto out;
 		}
 		if (fetch_policies(cfg, items, n, fctx) > 0)

@@ -410,46 +410,46 @@ answer_tlsa(getdns_list *answer, struct tlsa_record **out)
 }
 
 int
-answer_txt(getdns_list *answer, char (*texts)[ANSWER_TXT_SIZE], size_t max)
+answer_txt_each(getdns_list *answer,
+    void (*fn)(const char *text, size_t len, void *arg), void *arg)
 {
 	size_t n = 0, count = 0;
+	char *text = NULL;
 
 	if (answer != NULL)
 		(void)getdns_list_get_length(answer, &n);
-	for (size_t i = 0; i < n && count < max; i++) {
+	for (size_t i = 0; i < n; i++) {
 		getdns_dict *rr;
 		getdns_list *strings;
 		size_t parts = 0, used = 0;
-		bool cut = false;
-		char *t = texts[count];
 
 		if (getdns_list_get_dict(answer, i, &rr) != GETDNS_RETURN_GOOD ||
 		    answer_rr_type(rr) != GETDNS_RRTYPE_TXT)
 			continue;
-		if (getdns_dict_get_list(rr, "/rdata/txt_strings", &strings) !=
+		/* an RR's data is at most 65535 octets: so is its text */
+		if ((text == NULL && (text = malloc(65536)) == NULL) ||
+		    getdns_dict_get_list(rr, "/rdata/txt_strings", &strings) !=
 		        GETDNS_RETURN_GOOD ||
 		    getdns_list_get_length(strings, &parts) != GETDNS_RETURN_GOOD)
-			return -1;
+			goto fail;
 		for (size_t j = 0; j < parts; j++) {
 			getdns_bindata *b;
 
 			if (getdns_list_get_bindata(strings, j, &b) !=
-			    GETDNS_RETURN_GOOD)
-				return -1;
-			if (b->size >= ANSWER_TXT_SIZE - used) {
-				cut = true;
-				break;
-			}
-			memcpy(t + used, b->data, b->size);
+			        GETDNS_RETURN_GOOD ||
+			    b->size > 65536 - used)
+				goto fail;
+			memcpy(text + used, b->data, b->size);
 			used += b->size;
 		}
-		t[used] = '\0';
-		if (cut)
-			snprintf(t, ANSWER_TXT_SIZE, "%s",
-			    strncmp(t, "v=STSv1", 7) == 0 ? "v=STSv1" : "");
+		fn(text, used, arg);
 		count++;
 	}
+	free(text);
 	return (int)count;
+fail:
+	free(text);
+	return -1;
 }
 
 int

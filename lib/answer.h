@@ -87,20 +87,17 @@ int answer_tlsa(getdns_list *answer, struct tlsa_record **out);
 /* answer_tlsa_free: free what answer_tlsa returned. NULL is a no-op. */
 void answer_tlsa_free(struct tlsa_record *rrs, size_t count);
 
-/* Room for one TXT record's text, NUL included. */
-#define ANSWER_TXT_SIZE 512
 /* Room for an address literal (INET6_ADDRSTRLEN). */
 #define ANSWER_ADDR_SIZE 46
 
 /*
- * answer_txt: the TXT records of answer, each one's strings joined without
- * spaces (as RFC 8461 §3.1 reads them), at most max of them. A text that
- * does not fit is cut to "v=STSv1" if it began so, else to "": it can
- * then never pass for a valid MTA-STS record. Returns how many were
- * stored, or -1 for a record that cannot be read.
+ * answer_txt_each: call fn with each TXT record of answer, its strings
+ * joined without spaces (as RFC 8461 §3.1 reads them): text[0..len), which
+ * may hold NUL bytes. Every record of the RRset is passed, however many.
+ * Returns how many, or -1 for a record that cannot be read (or memory).
  */
-int answer_txt(getdns_list *answer, char (*texts)[ANSWER_TXT_SIZE],
-    size_t max);
+int answer_txt_each(getdns_list *answer,
+    void (*fn)(const char *text, size_t len, void *arg), void *arg);
 
 /* answer_addrs: the A (qtype 1) or AAAA (28) records of answer as address
  * literals, at most max. Returns how many, or -1 for an unreadable one. */

@@ -436,15 +436,18 @@ take_tlsa(struct resolve_job *job, struct rquery *q, getdns_list *answer)
 	return 0;
 }
 
+static void
+add_sts_txt(const char *text, size_t len, void *arg)
+{
+	sts_txt_pick_add(arg, text, len);
+}
+
 /* The _mta-sts TXT RRset: exactly one valid v=STSv1 record, or why not. */
 static void
 take_sts_txt(struct resolve_job *job, getdns_list *answer)
 {
 	struct resolve_sts *sts = &job->sts;
-	char texts[16][ANSWER_TXT_SIZE];
-	const char *ptrs[16];
-	size_t lens[16];
-	int n = 0;
+	struct sts_txt_pick pick;
 
 	if (sts->txt.answer != POLICY_ANSWER_DATA) {
 		sts->txt_why = sts->txt.answer == POLICY_ANSWER_FAILED
@@ -452,17 +455,13 @@ take_sts_txt(struct resolve_job *job, getdns_list *answer)
 		    : "no _mta-sts TXT record";
 		return;
 	}
-	if ((n = answer_txt(answer, texts, 16)) < 0) {
+	sts_txt_pick_init(&pick);
+	if (answer_txt_each(answer, add_sts_txt, &pick) < 0) {
 		fail_fact(&sts->txt);
 		sts->txt_why = "the _mta-sts TXT lookup failed";
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		ptrs[i] = texts[i];
-		lens[i] = strlen(texts[i]);
-	}
-	sts->have_id =
-	    sts_txt_pick(ptrs, lens, (size_t)n, sts->id, &sts->txt_why);
+	sts->have_id = sts_txt_pick_done(&pick, sts->id, &sts->txt_why);
 }
 
 /* Addresses of the policy host, A and AAAA together. */
@@ -498,6 +497,15 @@ start_sts(struct resolve_job *job)
 	char name[ANSWER_NAME_SIZE + 16];
 
 	job->sts.asked = true;
+	/* until the TXT lookup says more (the deadline may end it first) */
+	job->sts.txt_why = "the _mta-sts TXT lookup did not finish";
+	/* "_mta-sts." + a name near 253 octets cannot exist */
+	if (strlen(job->key.name) + 9 > MAPKEY_NAME_MAX) {
+		job->sts.txt.answer = POLICY_ANSWER_TOOLONG;
+		job->sts.txt.rcode = -1;
+		job->sts.txt_why = "the _mta-sts name would be too long";
+		return;
+	}
 	snprintf(name, sizeof(name), "_mta-sts.%s", job->key.name);
 	query_start(job, RQ_STS_TXT, 0, GETDNS_RRTYPE_TXT, name);
 	snprintf(name, sizeof(name), "mta-sts.%s", job->key.name);

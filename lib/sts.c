@@ -47,7 +47,7 @@ field_name(const char *s, size_t len)
 
 	if (len == 0 || !is_alnum((unsigned char)s[0]))
 		return 0;
-	for (n = 1; n < len && n < 33; n++) {
+	for (n = 1; n < len && n < 32; n++) {
 		unsigned char c = (unsigned char)s[n];
 
 		if (!is_alnum(c) && c != '_' && c != '-' && c != '.')
@@ -125,41 +125,61 @@ txt_parse(const char *text, size_t len, char id[STS_ID_MAX + 1])
 	return have_id ? STS_TXT_OK : STS_TXT_INVALID;
 }
 
+void
+sts_txt_pick_init(struct sts_txt_pick *pick)
+{
+	memset(pick, 0, sizeof(*pick));
+}
+
+void
+sts_txt_pick_add(struct sts_txt_pick *pick, const char *text, size_t len)
+{
+	char one[STS_ID_MAX + 1];
+
+	switch (sts_txt_parse(text, len, one)) {
+	case STS_TXT_OK:
+		if (pick->ours++ == 0) {
+			memcpy(pick->id, one, sizeof(one));
+			pick->valid = true;
+		}
+		break;
+	case STS_TXT_INVALID:
+		pick->ours++;
+		pick->valid = false;
+		break;
+	case STS_TXT_OTHER:
+		break;
+	}
+}
+
+bool
+sts_txt_pick_done(const struct sts_txt_pick *pick, char id[STS_ID_MAX + 1],
+    const char **why)
+{
+	id[0] = '\0';
+	if (pick->ours == 0)
+		*why = "no v=STSv1 TXT record";
+	else if (pick->ours > 1)
+		*why = "more than one v=STSv1 TXT record";
+	else if (!pick->valid)
+		*why = "invalid v=STSv1 TXT record";
+	else {
+		memcpy(id, pick->id, STS_ID_MAX + 1);
+		return true;
+	}
+	return false;
+}
+
 bool
 sts_txt_pick(const char *const *texts, const size_t *lens, size_t n,
     char id[STS_ID_MAX + 1], const char **why)
 {
-	size_t ours = 0;
-	bool valid = false;
+	struct sts_txt_pick pick;
 
-	for (size_t i = 0; i < n; i++) {
-		char one[STS_ID_MAX + 1];
-
-		switch (sts_txt_parse(texts[i], lens[i], one)) {
-		case STS_TXT_OK:
-			if (ours++ == 0) {
-				memcpy(id, one, sizeof(one));
-				valid = true;
-			}
-			break;
-		case STS_TXT_INVALID:
-			ours++;
-			valid = false;
-			break;
-		case STS_TXT_OTHER:
-			break;
-		}
-	}
-	if (ours == 0)
-		*why = "no v=STSv1 TXT record";
-	else if (ours > 1)
-		*why = "more than one v=STSv1 TXT record";
-	else if (!valid)
-		*why = "invalid v=STSv1 TXT record";
-	else
-		return true;
-	id[0] = '\0';
-	return false;
+	sts_txt_pick_init(&pick);
+	for (size_t i = 0; i < n; i++)
+		sts_txt_pick_add(&pick, texts[i], lens[i]);
+	return sts_txt_pick_done(&pick, id, why);
 }
 
 /* ------------------------------------------------------------ policy */
@@ -171,11 +191,14 @@ mx_pattern_valid(const char *s, size_t len)
 {
 	size_t label = 0;
 
+	/* the whole value, "*." included, must fit a name */
+	if (len > STS_NAME_MAX)
+		return false;
 	if (len >= 2 && s[0] == '*' && s[1] == '.') {
 		s += 2;
 		len -= 2;
 	}
-	if (len == 0 || len > STS_NAME_MAX)
+	if (len == 0)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];

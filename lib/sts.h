@@ -36,6 +36,9 @@
 #define STS_MAX_AGE_MAX 31557600 /* §3.2 */
 #define STS_MX_MAX 32           /* patterns a policy may list */
 #define STS_NAME_MAX 253        /* a host name pattern, presentation form */
+/* The longest reply sts_reply_format writes (tlsrpt, 32 patterns of 253
+ * octets, a 253-octet domain), NUL included. */
+#define STS_REPLY_MAX (STS_MX_MAX * (STS_NAME_MAX + 100) * 3 + 1024)
 
 enum sts_mode {
 	STS_MODE_NONE,
@@ -61,6 +64,20 @@ enum sts_txt_result sts_txt_parse(const char *text, size_t len,
  * STSv1 record, several, or an invalid one).
  */
 bool sts_txt_pick(const char *const *texts, const size_t *lens, size_t n,
+    char id[STS_ID_MAX + 1], const char **why);
+
+/* The same, one record at a time (an RRset of any size): init, add each
+ * record's text, then done gives what sts_txt_pick returns. */
+struct sts_txt_pick {
+	size_t ours; /* records beginning with v=STSv1 */
+	bool valid;  /* the first of them is valid */
+	char id[STS_ID_MAX + 1];
+};
+
+void sts_txt_pick_init(struct sts_txt_pick *pick);
+void sts_txt_pick_add(struct sts_txt_pick *pick, const char *text,
+    size_t len);
+bool sts_txt_pick_done(const struct sts_txt_pick *pick,
     char id[STS_ID_MAX + 1], const char **why);
 
 struct sts_policy {

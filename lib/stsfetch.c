@@ -9,12 +9,14 @@
 #include "stsfetch.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include "elapsed.h"
 
@@ -32,7 +34,7 @@ struct stsfetch {
 	struct stsfetch_ctx *ctx;
 	LIST_ENTRY(stsfetch) link;
 	CURL *easy;
-	struct curl_slist *connect_to;
+	struct curl_slist *connect_to, *resolve;
 	stsfetch_cb *cb;
 	void *arg;
 	struct timespec started;
@@ -211,7 +213,6 @@ judge(struct stsfetch *f, CURLcode code)
 	case CURLE_OK:
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		r->status = STSFETCH_WEBPKI;
@@ -267,10 +268,11 @@ fetch_free(struct stsfetch *f)
 	curl_multi_remove_handle(f->ctx->multi, f->easy);
 	curl_easy_cleanup(f->easy);
 	curl_slist_free_all(f->connect_to);
+	curl_slist_free_all(f->resolve);
 	free(f);
 }
 
-/* Hand every finished transfer to its callback. */
+/* Hand every finished transfer to its callback, once it is freed. */
 static void
 check_done(struct stsfetch_ctx *ctx)
 {
@@ -285,20 +287,43 @@ check_done(struct stsfetch_ctx *ctx)
 		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		    (char **)&f);
 		judge(f, f->too_big ? CURLE_WRITE_ERROR : msg->data.result);
-		f->cb(&f->result, f->arg);
-		fetch_free(f);
+		{
+			struct stsfetch_result result = f->result;
+			stsfetch_cb *cb = f->cb;
+			void *arg = f->arg;
+
+			fetch_free(f);
+			cb(&result, arg);
+		}
 	}
+}
+
+/* "mta-sts.DOMAIN:PORT:A1,[A2],..." for CURLOPT_RESOLVE; -1 if too long. */
+static int
+resolve_line(char *buf, size_t size, const char *domain, unsigned port,
+    const char *const *addrs, size_t n)
+{
+	int used = snprintf(buf, size, "mta-sts.%s:%u:", domain, port);
+
+	for (size_t i = 0; i < n && used >= 0 && (size_t)used < size; i++) {
+		bool v6 = strchr(addrs[i], ':') != NULL;
+
+		used += snprintf(buf + used, size - (size_t)used, "%s%s%s%s",
+		    i > 0 ? "," : "", v6 ? "[" : "", addrs[i], v6 ? "]" : "");
+	}
+	return used >= 0 && (size_t)used < size ? 0 : -1;
 }
 
 struct stsfetch *
 stsfetch_start(struct stsfetch_ctx *ctx, const char *domain,
-    const char *addr, unsigned port, stsfetch_cb *cb, void *arg)
+    const char *const *addrs, size_t n, unsigned port, stsfetch_cb *cb,
+    void *arg)
 {
-	struct stsfetch *f = calloc(1, sizeof(*f));
-	char route[400];
+	struct stsfetch *f;
+	char route[600], where[1024];
 	CURL *e;
 
-	if (f == NULL)
+	if (n == 0 || (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	if ((f->easy = e = curl_easy_init()) == NULL) {
 		free(f);
@@ -310,13 +335,17 @@ stsfetch_start(struct stsfetch_ctx *ctx, const char *domain,
 	snprintf(f->domain, sizeof(f->domain), "%s", domain);
 	snprintf(f->result.url, sizeof(f->result.url),
 	    "https://mta-sts.%s/.well-known/mta-sts.txt", domain);
-	/* connect where our resolver says, whatever the system's would */
-	snprintf(route, sizeof(route), "mta-sts.%s:443:%s%s%s:%u", domain,
-	    strchr(addr, ':') != NULL ? "[" : "", addr,
-	    strchr(addr, ':') != NULL ? "]" : "", port);
+	/* Connect where our resolver says, whatever the system's would:
+	 * the URL's name and port 443 go to that name at port (443 but in
+	 * tests), and that name and port to our addresses, all of them. */
+	snprintf(route, sizeof(route), "mta-sts.%s:443:mta-sts.%s:%u", domain,
+	    domain, port);
 	LIST_INSERT_HEAD(&ctx->fetches, f, link);
 	elapsed_start(&f->started);
-	if ((f->connect_to = curl_slist_append(NULL, route)) == NULL ||
+	if (resolve_line(where, sizeof(where), domain, port, addrs, n) != 0 ||
+	    (f->connect_to = curl_slist_append(NULL, route)) == NULL ||
+	    (f->resolve = curl_slist_append(NULL, where)) == NULL ||
+	    curl_easy_setopt(e, CURLOPT_RESOLVE, f->resolve) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_URL, f->result.url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECT_TO, f->connect_to) !=
 	        CURLE_OK ||
@@ -343,6 +372,7 @@ stsfetch_start(struct stsfetch_ctx *ctx, const char *domain,
 		LIST_REMOVE(f, link);
 		curl_easy_cleanup(e);
 		curl_slist_free_all(f->connect_to);
+		curl_slist_free_all(f->resolve);
 		free(f);
 		return NULL;
 	}
@@ -372,6 +402,12 @@ stsfetch_ctx_new(struct event_base *base, const char *ca_file,
 			return NULL;
 		}
 		global_done = true;
+	}
+	/* a CA file we cannot read is our fault, not every domain's */
+	if (ca_file[0] != '\0' && access(ca_file, R_OK) != 0) {
+		snprintf(err, err_size, "mta_sts_ca_file %s: %s", ca_file,
+		    strerror(errno));
+		return NULL;
 	}
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
 		snprintf(err, err_size, "out of memory");

@@ -58,12 +58,16 @@ struct stsfetch_ctx *stsfetch_ctx_new(struct event_base *base,
 void stsfetch_ctx_free(struct stsfetch_ctx *ctx);
 
 /*
- * stsfetch_start: fetch domain's policy, connecting to addr (an IPv4 or
- * IPv6 literal) port (443 but in tests). cb runs once, from the loop, never
- * from inside this call. NULL if the fetch could not be started (memory).
+ * stsfetch_start: fetch domain's policy from the policy host at one of
+ * addrs[0..n) (IPv4 or IPv6 literals, tried as libcurl tries a name's
+ * addresses), port (443 but in tests). cb runs once, from the loop, never
+ * from inside this call, after the fetch is freed (cancelling it there is
+ * an error); it must not free ctx. NULL if the fetch could not be started
+ * (memory, or no address).
  */
 struct stsfetch *stsfetch_start(struct stsfetch_ctx *ctx, const char *domain,
-    const char *addr, unsigned port, stsfetch_cb *cb, void *arg);
+    const char *const *addrs, size_t n, unsigned port, stsfetch_cb *cb,
+    void *arg);
 
 /* stsfetch_cancel: stop a fetch; its callback will not run. */
 void stsfetch_cancel(struct stsfetch *f);

@@ -35,7 +35,7 @@ mkdir -p "$pki/newcerts" "$web/certs"
 ca() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$pki/$1.key" -out "$pki/$1.pem" -days 30 \
-		-subj "/CN=danemap test $1" 2>/dev/null
+		-subj "/CN=danemap test $1" 2>/dev/null || return 1
 	: >"$pki/$1.index"
 	echo 01 >"$pki/$1.serial"
 	cat >"$pki/$1.cnf" <<EOC
@@ -56,7 +56,8 @@ EOC
 # by CA, certificate and key in $web/certs/FILE.pem
 cert() {
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$pki/$3.key" -out "$pki/$3.csr" -subj "/CN=$2" 2>/dev/null
+		-keyout "$pki/$3.key" -out "$pki/$3.csr" -subj "/CN=$2" 2>/dev/null ||
+		return 1
 	printf 'subjectAltName = DNS:%s\n' "$2" >"$pki/$3.ext"
 	if [ -n "${4:-}" ]; then
 		span="-startdate $4 -enddate $5"
@@ -69,16 +70,23 @@ cert() {
 		-extfile "$pki/$3.ext" $span >/dev/null 2>&1 || return 1
 	cat "$pki/$3.crt" "$pki/$3.key" >"$web/certs/$3.pem"
 }
-ca ca
-ca otherca
-cert ca mta-sts.elsewhere.test default
+pki_failed() {
+	fail "the test PKI could not be made ($1)"
+	finish
+	exit 1
+}
+ca ca || pki_failed "CA"
+ca otherca || pki_failed "second CA"
+cert ca mta-sts.elsewhere.test default || pki_failed default
 for d in good charset redirect notfound html big slow badversion maxage \
 	nomx inject sts-enforce sts-testing sts-invalid sts-unsigned sts-dane \
 	bogus-tlsa; do
-	cert ca "mta-sts.$d.test" "mta-sts.$d.test"
+	cert ca "mta-sts.$d.test" "mta-sts.$d.test" || pki_failed "$d"
 done
-cert ca mta-sts.expired.test mta-sts.expired.test 20200101000000Z 20200201000000Z
-cert otherca mta-sts.unknownca.test mta-sts.unknownca.test
+cert ca mta-sts.expired.test mta-sts.expired.test 20200101000000Z \
+	20200201000000Z || pki_failed expired
+cert otherca mta-sts.unknownca.test mta-sts.unknownca.test ||
+	pki_failed unknownca
 # wrongname.test has no certificate of its own: the default one's name
 
 # ------------------------------------------------------------ the sites
@@ -217,20 +225,45 @@ query "$dir/tlsrpt.conf" sts-enforce.test "OK secure match=mx1.sts-enforce.test:
 # with tlsrpt, DANE answers carry nothing more
 query "$dir/tlsrpt.conf" sts-dane.test "OK dane-only" 0
 
-# -v says what MTA-STS saw and who decided
-$DANEMAP -c "$c" query -v sts-enforce.test sts-twotxt.test sts-dane.test \
-	sts-testing.test >"$dir/v.out" 2>&1
-for want in "MTA-STS record: id=20261130" \
-	"fetch https://mta-sts.sts-enforce.test/.well-known/mta-sts.txt: ok, HTTP 200" \
-	"policy: mode enforce, max_age 86400" \
-	"decided by: MTA-STS (enforce)" \
-	"MTA-STS record: none: more than one v=STSv1 TXT record" \
-	"decided by: DANE (the MTA-STS policy is not enforced)" \
-	"decided by: DANE"; do
-	if grep -qF "$want" "$dir/v.out"; then
-		pass "query -v: $want"
-	else
-		fail "query -v: no '$want' in: $(cat "$dir/v.out")"
-	fi
-done
+# a CA file that cannot be read is a configuration error, not a
+# certificate problem of every domain
+sed "s|^mta_sts_ca_file = .*|mta_sts_ca_file = $dir/no-such-ca.pem|" \
+	"$dir/sts.conf" >"$dir/noca.conf"
+$DANEMAP -c "$dir/noca.conf" query sts-enforce.test >"$dir/noca.out" 2>&1
+rc=$?
+if [ $rc = 78 ] && grep -q "mta_sts_ca_file $dir/no-such-ca.pem" "$dir/noca.out"; then
+	pass "unreadable mta_sts_ca_file: exit 78, named"
+else
+	fail "unreadable mta_sts_ca_file: exit $rc: $(cat "$dir/noca.out")"
+fi
+
+# -v says what MTA-STS saw and who decided, key by key
+# verbose KEY LINE...: each LINE is a whole line of `query -v KEY`
+verbose() {
+	k=$1
+	shift
+	$DANEMAP -c "$c" query -v "$k" >"$dir/v.out" 2>&1
+	for want in "$@"; do
+		if grep -qxF "$want" "$dir/v.out"; then
+			pass "query -v $k: $want"
+		else
+			fail "query -v $k: no line '$want' in: $(cat "$dir/v.out")"
+		fi
+	done
+}
+verbose sts-enforce.test "  MTA-STS record: id=20261130" \
+	"  policy: mode enforce, max_age 86400" \
+	"    mx: *.sts-enforce.test" \
+	"  decided by: MTA-STS (enforce)"
+grep -q "^  fetch https://mta-sts.sts-enforce.test/.well-known/mta-sts.txt: ok, HTTP 200, " \
+	"$dir/v.out" && pass "query -v: the fetch line" ||
+	fail "query -v: no fetch line in: $(cat "$dir/v.out")"
+verbose sts-twotxt.test \
+	"  MTA-STS record: none: more than one v=STSv1 TXT record" \
+	"  decided by: DANE (no MTA-STS policy)"
+verbose sts-testing.test "  policy: mode testing, max_age 86400" \
+	"  decided by: DANE (the MTA-STS policy is not enforced)"
+verbose sts-dane.test "  decided by: DANE"
+verbose sts-nohost.test "  policy host: no address" \
+	"  decided by: DANE (no MTA-STS policy)"
 finish

@@ -39,7 +39,7 @@ done(const struct stsfetch_result *r, void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *ca = "";
+	const char *ca = "", *addr;
 	unsigned timeout = 5000;
 	struct event_base *base;
 	struct stsfetch_ctx *ctx;
@@ -65,7 +65,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "stsget: %s\n", base != NULL ? err : "no base");
 		return 70;
 	}
-	if (stsfetch_start(ctx, argv[optind], argv[optind + 1],
+	addr = argv[optind + 1];
+	if (stsfetch_start(ctx, argv[optind], &addr, 1,
 	        (unsigned)strtoul(argv[optind + 2], NULL, 10), done,
 	        NULL) == NULL) {
 		fputs("stsget: cannot start the fetch\n", stderr);

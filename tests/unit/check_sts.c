@@ -43,6 +43,11 @@ START_TEST(txt_records)
 		{ "v=STSv1; =x; id=abc", STS_TXT_INVALID, "" },
 		{ "v=STSv1; id abc", STS_TXT_INVALID, "" },
 		{ "v=STSv1; x=\x01; id=abc", STS_TXT_INVALID, "" },
+		/* extension names: 32 characters at most */
+		{ "v=STSv1; abcdefghijklmnopqrstuvwxyz012345=x; id=a", STS_TXT_OK,
+		    "a" },
+		{ "v=STSv1; abcdefghijklmnopqrstuvwxyz0123456=x; id=a",
+		    STS_TXT_INVALID, "" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -86,6 +91,26 @@ START_TEST(txt_rrset)
 	LENS(good_and_bad);
 	ck_assert(!sts_txt_pick(good_and_bad, lens, 2, id, &why));
 #undef LENS
+	/* any number of records, one at a time: a second STSv1 record
+	 * after twenty others still counts */
+	{
+		struct sts_txt_pick pick;
+
+		sts_txt_pick_init(&pick);
+		for (int i = 0; i < 20; i++)
+			sts_txt_pick_add(&pick, "other", 5);
+		sts_txt_pick_add(&pick, "v=STSv1; id=x1", 14);
+		ck_assert(sts_txt_pick_done(&pick, id, &why));
+		ck_assert_str_eq(id, "x1");
+		sts_txt_pick_add(&pick, "v=STSv1; id=x2", 14);
+		ck_assert(!sts_txt_pick_done(&pick, id, &why));
+		ck_assert_str_eq(id, "");
+		/* a NUL inside a record is not the end of it */
+		sts_txt_pick_init(&pick);
+		sts_txt_pick_add(&pick, "v=STSv1; id=abc\0junk", 20);
+		ck_assert(!sts_txt_pick_done(&pick, id, &why));
+		ck_assert_str_eq(why, "invalid v=STSv1 TXT record");
+	}
 }
 END_TEST
 
@@ -236,6 +261,16 @@ START_TEST(policy_mx_injection_refused)
 		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: %sa.b\n",
 		    label63);
 		ck_assert_int_eq(parse(body, &p, &why), -1);
+		/* "*." counts: 2 + 251 octets pass, 2 + 253 do not */
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: *.%.251s\n",
+		    name + 2);
+		ck_assert_int_eq(parse(body, &p, &why), 0);
+		ck_assert_uint_eq(strlen(p.mx[0]), 253);
+		snprintf(body, sizeof(body),
+		    "version: STSv1\nmode: enforce\nmax_age: 1\nmx: *.%s\n",
+		    name);
+		ck_assert_int_eq(parse(body, &p, &why), -1);
 	}
 }
 END_TEST
@@ -307,6 +342,32 @@ START_TEST(reply_text)
 	    " mx_host_pattern=mail.example.com"
 	    " mx_host_pattern=*.example.net");
 	ck_assert_int_eq(n, (int)strlen(buf));
+	/* the largest policy fits STS_REPLY_MAX, with every attribute */
+	{
+		static char big[STS_REPLY_MAX];
+		char domain[STS_NAME_MAX + 1];
+
+		memset(&p, 0, sizeof(p));
+		p.mode = STS_MODE_ENFORCE;
+		p.max_age = STS_MAX_AGE_MAX;
+		p.mx_count = STS_MX_MAX;
+		for (size_t i = 0; i < STS_MX_MAX; i++) {
+			memset(p.mx[i], 'a', STS_NAME_MAX);
+			p.mx[i][0] = '*';
+			p.mx[i][1] = '.';
+			p.mx[i][STS_NAME_MAX] = '\0';
+		}
+		memset(domain, 'd', STS_NAME_MAX);
+		domain[STS_NAME_MAX] = '\0';
+		ck_assert_int_gt(sts_reply_format(&p, domain, true,
+		                     STS_MAX_AGE_MAX, big, sizeof(big)),
+		    0);
+	}
+	ck_assert_int_eq(parse("version: STSv1\nmode: enforce\n"
+	                       "mx: mail.example.com\nmx: *.Example.NET\n"
+	                       "max_age: 604800\n",
+	                     &p, &why),
+	    0);
 	/* too small: refused, never cut */
 	ck_assert_int_eq(sts_reply_format(&p, "example.com", false, 0, buf,
 	                     (size_t)strlen("secure match=mail.example.com")),
