@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh: danemap's benchmarks; prints numbers, judges nothing.
 # `make bench` runs it (after building); by hand:
-#   top_builddir=build tests/bench/run.sh [throughput] [load] [memory] [swap] [cold]
+#   top_builddir=build tests/bench/run.sh [throughput] [load] [memory] [swap] [cost] [cold]
 #
 # Inside a private network namespace, against the signed test bed:
 #  throughput  smload (C, epoll, Postfix's one-request-then-wait pattern)
@@ -19,6 +19,9 @@
 #              tight loop while two new 1,000,000-record cache files are
 #              taken into use (one found by the daemon's stat, one after
 #              SIGHUP); the goal is 10 ms.
+#  cost        instructions per cached answer, from callgrind (two runs
+#              of different length, the difference per answer): the
+#              number to compare across changes on a noisy machine.
 #  cold        cold validation: 10,000 distinct domains, each its own zone
 #              (coldzones.sh: 60% DANE, 20% mixed, 20% insecure) in a
 #              second bed, TLD dnstest, at 10.53.0.1 port 53 inside the
@@ -49,7 +52,7 @@
 
 BENCH="$top_builddir/tests/bench"
 requests=${BENCH_REQUESTS:-200000}
-parts=${*:-throughput load memory swap cold}
+parts=${*:-throughput load memory swap cost cold}
 ulimit -n 8192 2>/dev/null || true
 
 fpid=
@@ -235,6 +238,35 @@ case " $parts " in *" swap "*)
 	grep 'records (checked' "$dir/swap.log" | sed 's/^/  /'
 	[ "$((swaps - 1))" = 2 ] || echo "  (a swap was not over before the client stopped: raise BENCH_SWAP_REQUESTS)"
 	daemon_stop
+	;;
+esac
+
+case " $parts " in *" cost "*)
+	echo
+	echo "== cost: instructions per cached answer (callgrind; deterministic, unlike r/s)"
+	# 5,000 and 25,000 answers from memory (keys first read from a cache
+	# file), one connection; the difference over 20,000 is one answer's
+	# cost without the daemon's start and stop.
+	if command -v valgrind >/dev/null 2>&1; then
+		"$BENCH/cdbbuild" "$dir/state/cache.cdb" 1000 "$dir/cost.keys" >/dev/null
+		for n in 5000 25000; do
+			rm -f "$sock"
+			valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$n" \
+				"$top_builddir/daemon/danemapd" -f -c "$dir/bench.conf" \
+				2>"$dir/cg.$n.log" &
+			vpid=$!
+			i=0
+			while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+			"$BENCH/smload" -c 1 -n $n -f "$dir/cost.keys" "unix:$sock" >/dev/null
+			kill -TERM $vpid
+			wait $vpid
+		done
+		a=$(sed -n 's/^summary: //p' "$dir/cg.5000")
+		b=$(sed -n 's/^summary: //p' "$dir/cg.25000")
+		echo "$(( (b - a) / 20000 )) instructions per cached answer (log_level ${BENCH_LOG_LEVEL:-info})"
+	else
+		echo "no valgrind: not measured"
+	fi
 	;;
 esac
 
