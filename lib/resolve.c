@@ -117,7 +117,7 @@ struct resolve_job {
 	struct resolve_evidence *evidence;
 	size_t evidence_count, evidence_cap;
 	struct resolve_sts sts;
-	bool sts_stage;     /* the MTA-STS stage was considered */
+	bool dane_decided;  /* decision holds DANE's verdict */
 	bool deadline_hit;  /* nothing new starts after the deadline */
 };
 
@@ -710,8 +710,9 @@ job_maybe_finish(struct resolve_job *job)
 {
 	if (job->pending > 0 || job->decided || job->busy > 0)
 		return;
-	if ((job->flags & RESOLVE_STS) && !job->sts_stage) {
-		job->sts_stage = true;
+	if (!job->dane_decided) {
+		/* once: the MTA-STS queries after it change no fact it reads */
+		job->dane_decided = true;
 		policy_decide(&job->facts, &job->decision);
 		if (sts_wanted(job)) {
 			job->busy++; /* see query_send */
@@ -723,7 +724,6 @@ job_maybe_finish(struct resolve_job *job)
 	}
 	job->decided = true;
 	event_del(job->deadline_ev);
-	policy_decide(&job->facts, &job->decision);
 	job->elapsed_ms = elapsed_ms(&job->started);
 	/* Deliver from the loop, never from inside resolve_start. */
 	event_active(job->finish_ev, EV_TIMEOUT, 1);

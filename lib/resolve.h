@@ -27,13 +27,9 @@
 
 #include "configfile.h"
 #include "mapkey.h"
+#include "answer.h"
 #include "policy.h"
 #include "sts.h"
-
-/* answer.h's sizes, without its getdns types */
-#ifndef ANSWER_ADDR_SIZE
-#define ANSWER_ADDR_SIZE 46
-#endif
 
 struct event_base;
 struct resolve_ctx;
