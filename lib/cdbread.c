@@ -25,8 +25,6 @@
  * (and keep every record within one reader window). */
 #define VERIFY_KEY_MAX 2048
 #define VERIFY_VAL_MAX 4096
-/* The longest key a lookup asks for (store's bound). */
-#define FIND_KEY_MAX 1024
 
 static void
 id_of(const struct stat *st, struct cdbread_id *id)
@@ -401,12 +399,12 @@ enum cdbread_status
 cdbread_find(const struct cdbread *f, const char *key, size_t len,
     struct record *rec)
 {
-	unsigned char buf[8 + FIND_KEY_MAX + RECORD_MAX];
+	unsigned char buf[8 + CDBREAD_KEY_MAX + RECORD_MAX];
 	const unsigned char *val = NULL;
 	size_t vlen = 0;
 	int found;
 
-	if (f->fd < 0 || len == 0 || len > FIND_KEY_MAX)
+	if (f->fd < 0 || len == 0 || len > CDBREAD_KEY_MAX)
 		return CDBREAD_ABSENT;
 	found = pread_find(f, key, len, buf, 8 + len + RECORD_MAX, &val, &vlen);
 	if (found < 0)

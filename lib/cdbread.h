@@ -77,6 +77,9 @@ enum cdbread_status {
 	CDBREAD_UNREADABLE, /* the file no longer reads as it did */
 };
 
+/* The longest key cdbread_find looks up (longer ones are absent). */
+#define CDBREAD_KEY_MAX 1024
+
 /* cdbread_find: the record for key[0..len) in the open file f. */
 enum cdbread_status cdbread_find(const struct cdbread *f, const char *key,
     size_t len, struct record *rec);

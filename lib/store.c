@@ -18,20 +18,18 @@
  */
 #include "store.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cdbread.h"
 #include "keyhash.h"
 
-#define STORE_KEY_MAX 1024
+#define STORE_KEY_MAX CDBREAD_KEY_MAX
 
 struct store_entry {
 	struct store_entry *chain;         /* next in the hash bucket */
@@ -58,8 +56,8 @@ struct store {
 	uint32_t cdb_gen;   /* changes with every file opened or closed */
 	time_t cdb_checked;
 	bool cdb_warned;             /* bad records in this file reported */
-	const char *warning;         /* a report not yet taken */
-	char warning_text[1200];
+	bool warning_pending;        /* warning not yet taken */
+	char warning[1200];
 	struct cdbread_id failed_id; /* last unusable file, reported once */
 	bool failed_valid;
 	struct cdbread_id checking_id; /* the file being checked */
@@ -169,11 +167,11 @@ cdb_warn_once(struct store *store, const char *what)
 	if (store->cdb_warned)
 		return;
 	store->cdb_warned = true;
-	snprintf(store->warning_text, sizeof(store->warning_text),
+	snprintf(store->warning, sizeof(store->warning),
 	    "cache file %s: %s; such records are ignored (reported once per "
 	    "file)",
 	    store->cdb_path, what);
-	store->warning = store->warning_text;
+	store->warning_pending = true;
 }
 
 static enum store_result
@@ -502,8 +500,8 @@ store_cdb_records(const struct store *store)
 const char *
 store_cdb_warning(struct store *store)
 {
-	const char *w = store->warning;
-
-	store->warning = NULL;
-	return w;
+	if (!store->warning_pending)
+		return NULL;
+	store->warning_pending = false;
+	return store->warning;
 }
