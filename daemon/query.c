@@ -41,14 +41,19 @@ struct query_run {
 	struct event_base *base;
 };
 
+/* One lookup or fetch of the run is over: the loop ends with the last. */
+static void
+item_step_done(struct query_item *item)
+{
+	if (--item->run->outstanding == 0)
+		event_base_loopbreak(item->run->base);
+}
+
 static void
 query_done(struct resolve_job *job, void *arg)
 {
-	struct query_item *item = arg;
-
 	(void)job;
-	if (--item->run->outstanding == 0)
-		event_base_loopbreak(item->run->base);
+	item_step_done(arg);
 }
 
 static int exit_for(enum policy_reply reply);
@@ -61,8 +66,15 @@ fetch_done(const struct stsfetch_result *result, void *arg)
 
 	item->fetch = *result;
 	item->fetched = true;
-	if (--item->run->outstanding == 0)
-		event_base_loopbreak(item->run->base);
+	item_step_done(item);
+}
+
+/* Did a fetched MTA-STS policy in mode enforce decide the item? */
+static bool
+sts_enforced(const struct query_item *item)
+{
+	return item->fetched && item->fetch.status == STSFETCH_OK &&
+	    item->fetch.policy.mode == STS_MODE_ENFORCE;
 }
 
 /* MTA-STS's part (RFC 8461), after DANE said NOTFOUND: fetch the policy
@@ -105,8 +117,7 @@ item_reply(const struct config *cfg, const struct query_item *item,
 	const char *text;
 	enum sockmap_status st;
 
-	if (item->fetched && item->fetch.status == STSFETCH_OK &&
-	    item->fetch.policy.mode == STS_MODE_ENFORCE) {
+	if (sts_enforced(item)) {
 		int len;
 
 		if (size < 4)
@@ -159,9 +170,7 @@ print_sts(const struct query_item *item)
 		}
 	}
 	printf("  decided by: %s\n",
-	    item->fetched && f->status == STSFETCH_OK &&
-	            f->policy.mode == STS_MODE_ENFORCE
-	        ? "MTA-STS (enforce)"
+	    sts_enforced(item) ? "MTA-STS (enforce)"
 	        : item->fetched && f->status == STSFETCH_OK
 	        ? "DANE (the MTA-STS policy is not enforced)"
 	        : "DANE (no MTA-STS policy)");

@@ -38,9 +38,7 @@ struct stsfetch {
 	stsfetch_cb *cb;
 	void *arg;
 	struct timespec started;
-	char domain[STS_NAME_MAX + 1];
 	char error[CURL_ERROR_SIZE];
-	bool too_big;
 	size_t len;
 	char body[STS_BODY_MAX];
 	struct stsfetch_result result;
@@ -175,10 +173,8 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	struct stsfetch *f = arg;
 	size_t len = size * n;
 
-	if (len > sizeof(f->body) - f->len) {
-		f->too_big = true;
-		return 0; /* libcurl stops: CURLE_WRITE_ERROR */
-	}
+	if (len > sizeof(f->body) - f->len)
+		return 0; /* libcurl stops: CURLE_WRITE_ERROR, judged too big */
 	memcpy(f->body + f->len, data, len);
 	f->len += len;
 	return len;
@@ -286,7 +282,7 @@ check_done(struct stsfetch_ctx *ctx)
 			continue;
 		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
 		    (char **)&f);
-		judge(f, f->too_big ? CURLE_WRITE_ERROR : msg->data.result);
+		judge(f, msg->data.result);
 		{
 			struct stsfetch_result result = f->result;
 			stsfetch_cb *cb = f->cb;
@@ -332,7 +328,6 @@ stsfetch_start(struct stsfetch_ctx *ctx, const char *domain,
 	f->ctx = ctx;
 	f->cb = cb;
 	f->arg = arg;
-	snprintf(f->domain, sizeof(f->domain), "%s", domain);
 	snprintf(f->result.url, sizeof(f->result.url),
 	    "https://mta-sts.%s/.well-known/mta-sts.txt", domain);
 	/* Connect where our resolver says, whatever the system's would:
