@@ -24,7 +24,7 @@
 /* Keys and values larger than danemap ever writes make the file not ours
  * (and keep every record within one reader window). */
 #define VERIFY_KEY_MAX 2048
-#define VERIFY_VAL_MAX 4096
+#define VERIFY_VAL_MAX 16384
 
 static void
 id_of(const struct stat *st, struct cdbread_id *id)
@@ -328,7 +328,10 @@ read_record(const struct cdbread *f, uint64_t rpos, const char *key,
     size_t len, unsigned char *buf, size_t size, const unsigned char **val,
     size_t *vlen)
 {
-	ssize_t got = pread(f->fd, buf, size, (off_t)rpos);
+	/* Most records are a few dozen bytes: read that much first, and the
+	 * rest only for a long one (an MTA-STS policy). */
+	size_t first = 8 + len + 120 < size ? 8 + len + 120 : size;
+	ssize_t got = pread(f->fd, buf, first, (off_t)rpos);
 	uint64_t klen, dlen;
 
 	if (got < 8)
@@ -345,8 +348,14 @@ read_record(const struct cdbread *f, uint64_t rpos, const char *key,
 	*vlen = 0;
 	if (dlen > RECORD_MAX)
 		return 1;
-	if ((uint64_t)got < 8 + klen + dlen)
-		return -1;
+	if ((uint64_t)got < 8 + klen + dlen) {
+		if ((size_t)got < first || 8 + klen + dlen > size)
+			return -1;
+		got = pread(f->fd, buf + first, (size_t)(8 + klen + dlen) - first,
+		    (off_t)(rpos + first));
+		if (got < 0 || (size_t)got < (size_t)(8 + klen + dlen) - first)
+			return -1;
+	}
 	*val = buf + 8 + len;
 	*vlen = (size_t)dlen;
 	return 1;
@@ -397,9 +406,8 @@ pread_find(const struct cdbread *f, const char *key, size_t len,
 
 enum cdbread_status
 cdbread_find(const struct cdbread *f, const char *key, size_t len,
-    struct record *rec)
+    struct record *rec, unsigned char buf[CDBREAD_FIND_BUF])
 {
-	unsigned char buf[8 + CDBREAD_KEY_MAX + RECORD_MAX];
 	const unsigned char *val = NULL;
 	size_t vlen = 0;
 	int found;

@@ -80,9 +80,13 @@ enum cdbread_status {
 /* The longest key cdbread_find looks up (longer ones are absent). */
 #define CDBREAD_KEY_MAX 1024
 
-/* cdbread_find: the record for key[0..len) in the open file f. */
+/* The buffer cdbread_find reads a record into. */
+#define CDBREAD_FIND_BUF (8 + CDBREAD_KEY_MAX + RECORD_MAX)
+
+/* cdbread_find: the record for key[0..len) in the open file f, read into
+ * buf (CDBREAD_FIND_BUF bytes): rec->sts points into it. */
 enum cdbread_status cdbread_find(const struct cdbread *f, const char *key,
-    size_t len, struct record *rec);
+    size_t len, struct record *rec, unsigned char buf[CDBREAD_FIND_BUF]);
 
 /* cdbread_stat: the identity of the file now at path; -1 if none. */
 int cdbread_stat(const char *path, struct cdbread_id *id);

@@ -1,6 +1,6 @@
 /*
- * record: encode/decode the CDB value "1 <reply> <expires> <stored>" (see
- * record.h). Strict on input: one space between fields, decimal digits
+ * record: encode/decode the CDB value "1 <reply> <expires> <stored>" or
+ * "2 <reply> <expires> <stored> <sts>" (see record.h). Strict on input: one space between fields, decimal digits
  * without sign or leading zeros, no trailing bytes, overflow-checked.
  */
 #include "record.h"
@@ -34,9 +34,12 @@ record_encode(const struct record *rec, char *buf, size_t size)
 
 	if (word == NULL || rec->expires < 0 || rec->stored < 0)
 		return -1;
-	n = snprintf(buf, size, "%d %s %" PRId64 " %" PRId64, RECORD_VERSION,
-	    word, rec->expires, rec->stored);
-	if (n < 0 || (size_t)n >= size)
+	n = snprintf(buf, size, "%d %s %" PRId64 " %" PRId64 "%s%.*s",
+	    rec->sts != NULL ? RECORD_VERSION_STS : RECORD_VERSION, word,
+	    rec->expires, rec->stored, rec->sts != NULL ? " " : "",
+	    rec->sts != NULL ? (int)rec->sts_len : 0,
+	    rec->sts != NULL ? rec->sts : "");
+	if (n < 0 || (size_t)n >= size || n > RECORD_MAX)
 		return -1;
 	return n;
 }
@@ -90,14 +93,17 @@ record_decode(const char *data, size_t len, struct record *rec)
 	static const enum policy_reply replies[] = { POLICY_REPLY_DANE_ONLY,
 		POLICY_REPLY_DANE, POLICY_REPLY_NOTFOUND };
 	bool known = false;
+	struct sts_cached sts;
 
 	if (len == 0 || len > RECORD_MAX)
 		return RECORD_CORRUPT;
 	if (next_field(&p, end, &f, &flen) != 0 ||
 	    parse_time(f, flen, &version) != 0)
 		return RECORD_CORRUPT;
-	if (version != RECORD_VERSION)
+	if (version != RECORD_VERSION && version != RECORD_VERSION_STS)
 		return RECORD_UNKNOWN_VERSION;
+	rec->sts = NULL;
+	rec->sts_len = 0;
 	if (next_field(&p, end, &f, &flen) != 0)
 		return RECORD_CORRUPT;
 	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
@@ -111,7 +117,14 @@ record_decode(const char *data, size_t len, struct record *rec)
 	if (!known || next_field(&p, end, &f, &flen) != 0 ||
 	    parse_time(f, flen, &rec->expires) != 0 ||
 	    next_field(&p, end, &f, &flen) != 0 ||
-	    parse_time(f, flen, &rec->stored) != 0 || p != end)
+	    parse_time(f, flen, &rec->stored) != 0)
 		return RECORD_CORRUPT;
+	if (version == RECORD_VERSION)
+		return p == end ? RECORD_OK : RECORD_CORRUPT;
+	/* the rest is the policy, checked as strictly as a fetched one */
+	if (p == end || sts_cached_decode(p, (size_t)(end - p), &sts) != 0)
+		return RECORD_CORRUPT;
+	rec->sts = p;
+	rec->sts_len = (size_t)(end - p);
 	return RECORD_OK;
 }

@@ -38,6 +38,8 @@ struct store_entry {
 	time_t expires;
 	time_t stored;        /* when the lookup behind it was made */
 	uint32_t checked_gen; /* CDB generation it beats; 0: not compared */
+	char *sts;        /* the MTA-STS policy's text, or NULL */
+	uint16_t sts_len;
 	uint8_t reply;
 	bool from_cdb; /* a copy of a CDB record */
 	uint16_t key_len;
@@ -65,6 +67,8 @@ struct store {
 	struct cdbread_check *check;
 	int pipe[2];
 	struct cdbread_closing *closing; /* the file replaced last */
+	/* where a CDB record is read: a hit's sts may point into it */
+	unsigned char find_buf[CDBREAD_FIND_BUF];
 };
 
 static uint32_t
@@ -135,6 +139,7 @@ remove_entry(struct store *store, struct store_entry *e)
 	*link = e->chain;
 	TAILQ_REMOVE(&store->lru, e, lru);
 	store->count--;
+	free(e->sts);
 	free(e);
 }
 
@@ -155,6 +160,8 @@ memory_get(struct store *store, const char *key, size_t len, uint32_t hash,
 	hit->expires = e->expires;
 	hit->stored = e->stored;
 	hit->source = e->from_cdb ? STORE_SOURCE_CDB : STORE_SOURCE_MEMORY;
+	hit->sts = e->sts;
+	hit->sts_len = e->sts_len;
 	*entry = e;
 	return now < e->expires ? STORE_FRESH : STORE_STALE;
 }
@@ -180,7 +187,7 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 {
 	struct record rec;
 
-	switch (cdbread_find(&store->cdb, key, len, &rec)) {
+	switch (cdbread_find(&store->cdb, key, len, &rec, store->find_buf)) {
 	case CDBREAD_FOUND:
 		break;
 	case CDBREAD_ABSENT:
@@ -200,12 +207,13 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 	hit->expires = (time_t)rec.expires;
 	hit->stored = (time_t)rec.stored;
 	hit->source = STORE_SOURCE_CDB;
+	hit->sts = rec.sts;
+	hit->sts_len = rec.sts_len;
 	return now < hit->expires ? STORE_FRESH : STORE_STALE;
 }
 
 static int memory_put(struct store *store, const char *key, size_t len,
-    uint32_t hash, enum policy_reply reply, time_t expires, time_t stored,
-    bool from_cdb);
+    uint32_t hash, const struct store_hit *hit, bool from_cdb);
 
 /* Fresh beats stale; between two fresh answers the more recent lookup
  * wins, so a warm run that saw a changed zone takes effect at once; between
@@ -248,8 +256,7 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
 	d = cdb_get_record(store, key, len, now, &disk);
 	if (store_prefer_disk(m, &mem, d, &disk)) {
 		if (d == STORE_FRESH)
-			(void)memory_put(store, key, len, hash, disk.reply,
-			    disk.expires, disk.stored, true);
+			(void)memory_put(store, key, len, hash, &disk, true);
 		*hit = disk;
 		return d;
 	}
@@ -265,53 +272,68 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
  * from a lookup no record in the file is more recent than. */
 static int
 memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
-    enum policy_reply reply, time_t expires, time_t stored, bool from_cdb)
+    const struct store_hit *hit, bool from_cdb)
 {
 	struct store_entry **link, *e;
-	uint32_t gen =
-	    from_cdb || store->cdb.fd < 0 || stored >= store->cdb.max_stored
+	uint32_t gen = from_cdb || store->cdb.fd < 0 ||
+	        hit->stored >= store->cdb.max_stored
 	    ? store->cdb_gen
 	    : 0;
+	char *sts = NULL;
 
 	if (store->max == 0)
 		return 0;
+	if (hit->sts != NULL) {
+		if ((sts = malloc(hit->sts_len + 1)) == NULL)
+			return -1;
+		memcpy(sts, hit->sts, hit->sts_len);
+		sts[hit->sts_len] = '\0';
+	}
 	e = find(store, key, len, hash, &link);
 	if (e != NULL) {
-		e->reply = (uint8_t)reply;
-		e->expires = expires;
-		e->stored = stored;
-		e->checked_gen = gen;
-		e->from_cdb = from_cdb;
-		lru_touch(store, e);
-		return 0;
+		free(e->sts);
+	} else {
+		if ((e = malloc(sizeof(*e) + len)) == NULL) {
+			free(sts);
+			return -1;
+		}
+		e->hash = hash;
+		e->key_len = (uint16_t)len;
+		memcpy(e->key, key, len);
+		e->chain = *link;
+		*link = e;
+		TAILQ_INSERT_HEAD(&store->lru, e, lru);
+		store->count++;
 	}
-	if ((e = malloc(sizeof(*e) + len)) == NULL)
-		return -1;
-	e->hash = hash;
-	e->expires = expires;
-	e->stored = stored;
+	e->expires = hit->expires;
+	e->stored = hit->stored;
 	e->checked_gen = gen;
-	e->reply = (uint8_t)reply;
+	e->reply = (uint8_t)hit->reply;
 	e->from_cdb = from_cdb;
-	e->key_len = (uint16_t)len;
-	memcpy(e->key, key, len);
-	e->chain = *link;
-	*link = e;
-	TAILQ_INSERT_HEAD(&store->lru, e, lru);
-	store->count++;
+	e->sts = sts;
+	e->sts_len = (uint16_t)hit->sts_len;
+	lru_touch(store, e);
 	while (store->count > store->max)
 		remove_entry(store, TAILQ_LAST(&store->lru, store_lru));
 	return 0;
 }
 
+
 int
 store_put(struct store *store, const char *key, size_t len,
-    enum policy_reply reply, time_t expires, time_t stored)
+    const struct record *rec)
 {
-	if (reply == POLICY_REPLY_TEMP || len == 0 || len > STORE_KEY_MAX)
+	struct store_hit hit = { .reply = rec->reply,
+		.expires = (time_t)rec->expires,
+		.stored = (time_t)rec->stored,
+		.sts = rec->sts,
+		.sts_len = rec->sts != NULL ? rec->sts_len : 0 };
+
+	if (rec->reply == POLICY_REPLY_TEMP || len == 0 ||
+	    len > STORE_KEY_MAX || hit.sts_len > STS_CACHED_TEXT_MAX)
 		return -1;
-	return memory_put(store, key, len, store_hash(store, key, len), reply,
-	    expires, stored, false);
+	return memory_put(store, key, len, store_hash(store, key, len), &hit,
+	    false);
 }
 
 size_t
@@ -337,6 +359,7 @@ store_free(struct store *store)
 		struct store_entry *e = TAILQ_FIRST(&store->lru);
 
 		TAILQ_REMOVE(&store->lru, e, lru);
+		free(e->sts);
 		free(e);
 	}
 	free(store->buckets);

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "policy.h"
+#include "record.h"
 
 struct store;
 
@@ -53,6 +54,10 @@ struct store_hit {
 	time_t expires;
 	time_t stored; /* when the lookup behind it was made */
 	enum store_source source;
+	/* The MTA-STS policy cached with the answer (sts_cached_encode's
+	 * text, checked), or NULL; valid until the next call on the store. */
+	const char *sts;
+	size_t sts_len;
 };
 
 /*
@@ -74,13 +79,14 @@ enum store_result store_get(struct store *store, const char *key, size_t len,
     time_t now, struct store_hit *hit);
 
 /*
- * store_put: remember reply for key until expires, as looked up at stored,
- * replacing any entry.
- * Returns 0, or -1 if reply is TEMP (refused), the key is empty or longer
- * than 1024 bytes, or memory ran out (the store is unchanged then).
+ * store_put: remember rec's reply (and MTA-STS policy, if any) for key
+ * until rec->expires, as looked up at rec->stored, replacing any entry.
+ * Returns 0, or -1 if the reply is TEMP (refused), the key is empty or
+ * longer than 1024 bytes, the policy text is longer than a record may
+ * hold, or memory ran out (the store is unchanged then).
  */
 int store_put(struct store *store, const char *key, size_t len,
-    enum policy_reply reply, time_t expires, time_t stored);
+    const struct record *rec);
 
 /* store_count: memory entries held, fresh or stale. */
 size_t store_count(const struct store *store);

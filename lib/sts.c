@@ -467,3 +467,125 @@ sts_reply_format(const struct sts_policy *p, const char *domain,
 	}
 	return o.ok ? (int)o.off : -1;
 }
+
+/* ------------------------------------------------------------ the cache */
+
+bool
+sts_cached_valid(const struct sts_cached *c, int64_t now)
+{
+	return c != NULL && now < c->fetched + (int64_t)c->policy.max_age;
+}
+
+int
+sts_cached_encode(const struct sts_cached *c, char *buf, size_t size)
+{
+	struct out o = { buf, size, 0, size > 0 };
+	char num[24];
+
+	if (c->fetched < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%lld", (long long)c->fetched);
+	put(&o, num);
+	put(&o, " ");
+	put(&o, c->id);
+	put(&o, " ");
+	put(&o, sts_mode_name(c->policy.mode));
+	put(&o, " ");
+	put_uint(&o, c->policy.max_age);
+	for (size_t i = 0; i < c->policy.mx_count; i++) {
+		put(&o, " ");
+		put(&o, c->policy.mx[i]);
+	}
+	return o.ok ? (int)o.off : -1;
+}
+
+/* The next space-separated field of text; false at the end. */
+static bool
+next_word(const char **p, const char *end, const char **w, size_t *len)
+{
+	if (*p >= end)
+		return false;
+	*w = *p;
+	while (*p < end && **p != ' ')
+		(*p)++;
+	*len = (size_t)(*p - *w);
+	if (*p < end && ++(*p) == end)
+		return false; /* a trailing space */
+	return *len > 0;
+}
+
+int
+sts_cached_decode(const char *text, size_t len, struct sts_cached *c)
+{
+	const char *p = text, *end = text + len, *w;
+	size_t wl;
+	int64_t fetched = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (len > STS_CACHED_TEXT_MAX || !next_word(&p, end, &w, &wl) ||
+	    wl > 18 || (wl > 1 && w[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < wl; i++) {
+		if (w[i] < '0' || w[i] > '9')
+			return -1;
+		fetched = fetched * 10 + (w[i] - '0');
+	}
+	c->fetched = fetched;
+	if (!next_word(&p, end, &w, &wl) || wl > STS_ID_MAX)
+		return -1;
+	for (size_t i = 0; i < wl; i++)
+		if (!is_alnum((unsigned char)w[i]))
+			return -1;
+	memcpy(c->id, w, wl);
+	if (!next_word(&p, end, &w, &wl))
+		return -1;
+	if (value_is(w, wl, "enforce"))
+		c->policy.mode = STS_MODE_ENFORCE;
+	else if (value_is(w, wl, "testing"))
+		c->policy.mode = STS_MODE_TESTING;
+	else if (!value_is(w, wl, "none"))
+		return -1;
+	if (!next_word(&p, end, &w, &wl) ||
+	    !max_age_parse(w, wl, &c->policy.max_age) ||
+	    (wl > 1 && w[0] == '0'))
+		return -1;
+	while (p < end) {
+		if (!next_word(&p, end, &w, &wl) || !mx_pattern_valid(w, wl) ||
+		    c->policy.mx_count == STS_MX_MAX)
+			return -1;
+		for (size_t i = 0; i < wl; i++)
+			if (w[i] >= 'A' && w[i] <= 'Z')
+				return -1; /* kept lower-cased */
+		memcpy(c->policy.mx[c->policy.mx_count], w, wl);
+		c->policy.mx_count++;
+	}
+	if (c->policy.mode != STS_MODE_NONE && c->policy.mx_count == 0)
+		return -1;
+	return 0;
+}
+
+enum sts_plan
+sts_plan(bool have_id, const char *id, const struct sts_cached *cached,
+    int64_t now, bool refresh)
+{
+	bool valid = sts_cached_valid(cached, now);
+
+	if (!have_id)
+		return valid ? STS_PLAN_CACHED : STS_PLAN_NONE;
+	if (!valid || strcmp(cached->id, id) != 0 || refresh)
+		return STS_PLAN_FETCH;
+	return STS_PLAN_CACHED;
+}
+
+enum sts_plan
+sts_plan_failed(const struct sts_cached *cached, int64_t now)
+{
+	return sts_cached_valid(cached, now) ? STS_PLAN_CACHED : STS_PLAN_NONE;
+}
+
+bool
+sts_refresh_due(const struct sts_cached *c, int64_t now)
+{
+	return c->fetched + (int64_t)c->policy.max_age - now <
+	    (int64_t)c->policy.max_age / 2;
+}

@@ -21,8 +21,12 @@
  *   and with TLS-RPT attributes (Postfix >= 3.10, TLSRPT_README) when
  *   asked.
  *
- * Deliberately not here: fetching (HTTPS), caching and when a cached
- * policy still applies (§5.1), the DNS.
+ * - sts_plan is §5.1 (and §3.3's failure rule): what a sender does given
+ *   the TXT record found now and the policy it has cached, and
+ *   sts_cached_encode/decode are the text a cached policy is kept as.
+ *
+ * Deliberately not here: fetching (HTTPS), where cached policies are kept
+ * (store, the cache file), the DNS.
  */
 #ifndef DANEMAP_STS_H
 #define DANEMAP_STS_H
@@ -105,6 +109,65 @@ bool sts_mx_match(const char *pattern, const char *host);
  */
 int sts_reply_format(const struct sts_policy *p, const char *domain,
     bool tlsrpt, uint32_t ttl, char *buf, size_t size);
+
+/*
+ * A policy as a sender caches it (§5.1): the policy, the TXT id it was
+ * fetched under, and when it was fetched; it may be used until
+ * fetched + max_age.
+ */
+struct sts_cached {
+	int64_t fetched; /* Unix time */
+	char id[STS_ID_MAX + 1];
+	struct sts_policy policy;
+};
+
+/* sts_cached_valid: is c's policy unexpired at now? */
+bool sts_cached_valid(const struct sts_cached *c, int64_t now);
+
+/*
+ * The cached policy as one line of text (the tail of a cache record):
+ * "<fetched> <id> <mode> <max_age>" then " <mx>" for each mx, in order.
+ * Every field is checked again on decode (an mx as a policy file's), so a
+ * damaged cache can no more reach a reply than a hostile policy file.
+ */
+#define STS_CACHED_TEXT_MAX (64 + STS_MX_MAX * (STS_NAME_MAX + 1))
+
+/* sts_cached_encode: returns the length written (NUL-terminated), or -1
+ * if size is too small or fetched is negative. */
+int sts_cached_encode(const struct sts_cached *c, char *buf, size_t size);
+
+/* sts_cached_decode: text[0..len) strictly; 0, or -1 if it is not one. */
+int sts_cached_decode(const char *text, size_t len, struct sts_cached *c);
+
+/*
+ * What §5.1 says to do now, given whether exactly one valid TXT record
+ * with id was found (have_id), the policy cached for the domain (NULL if
+ * none) and the time:
+ *   STS_PLAN_FETCH  fetch the policy: a record, and no unexpired cached
+ *                   policy or one fetched under another id (or refresh:
+ *                   a proactive refresh of one that is still good);
+ *   STS_PLAN_CACHED apply the cached policy: unexpired, and the record
+ *                   unchanged or gone (§5.1: a policy outlives its record
+ *                   until max_age);
+ *   STS_PLAN_NONE   no MTA-STS for this domain.
+ * A fetch that fails falls back to sts_plan_failed.
+ */
+enum sts_plan {
+	STS_PLAN_NONE,
+	STS_PLAN_CACHED,
+	STS_PLAN_FETCH,
+};
+
+enum sts_plan sts_plan(bool have_id, const char *id,
+    const struct sts_cached *cached, int64_t now, bool refresh);
+
+/* sts_plan_failed: after a failed fetch (§3.3, §5.1): CACHED if the
+ * cached policy is unexpired, else NONE. */
+enum sts_plan sts_plan_failed(const struct sts_cached *cached, int64_t now);
+
+/* sts_refresh_due: should a proactive refresh (§5.1) fetch c again now?
+ * Yes once less than half its max_age is left. */
+bool sts_refresh_due(const struct sts_cached *c, int64_t now);
 
 /* sts_mode_name: "none", "testing" or "enforce". */
 const char *sts_mode_name(enum sts_mode mode);

@@ -48,7 +48,7 @@ main(int argc, char **argv)
 		return 73;
 	}
 	for (unsigned long i = 0; i < n; i++) {
-		struct record rec = { replies[i % 3], now + 86400, now };
+		struct record rec = { replies[i % 3], now + 86400, now, NULL, 0 };
 		int klen = snprintf(key, sizeof(key), "d%lu.bench.test", i);
 		int vlen = record_encode(&rec, val, sizeof(val));
 

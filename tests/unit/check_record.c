@@ -15,7 +15,7 @@ START_TEST(round_trips)
 	char buf[RECORD_MAX + 1];
 
 	for (size_t i = 0; i < 3; i++) {
-		struct record in = { replies[i], 1795000000, 1794996400 }, out;
+		struct record in = { replies[i], 1795000000, 1794996400, NULL, 0 }, out;
 		int n = record_encode(&in, buf, sizeof(buf));
 
 		ck_assert_int_gt(n, 0);
@@ -26,7 +26,7 @@ START_TEST(round_trips)
 		ck_assert_int_eq(out.stored, in.stored);
 	}
 	{
-		struct record in = { POLICY_REPLY_DANE_ONLY, 5, 0 };
+		struct record in = { POLICY_REPLY_DANE_ONLY, 5, 0, NULL, 0 };
 
 		record_encode(&in, buf, sizeof(buf));
 		ck_assert_str_eq(buf, "1 dane-only 5 0");
@@ -36,9 +36,10 @@ END_TEST
 
 START_TEST(encode_refuses)
 {
-	struct record temp = { POLICY_REPLY_TEMP, 1, 1 };
-	struct record neg = { POLICY_REPLY_DANE, -1, 1 };
-	struct record ok = { POLICY_REPLY_DANE, 1795000000, 1794996400 };
+	struct record temp = { POLICY_REPLY_TEMP, 1, 1, NULL, 0 };
+	struct record neg = { POLICY_REPLY_DANE, -1, 1, NULL, 0 };
+	struct record ok = { POLICY_REPLY_DANE, 1795000000, 1794996400, NULL,
+		0 };
 	char buf[64];
 
 	ck_assert_int_eq(record_encode(&temp, buf, sizeof(buf)), -1);
@@ -55,7 +56,7 @@ START_TEST(decode_table)
 	} cases[] = {
 		{ "1 dane 100 50", RECORD_OK },
 		{ "1 notfound 0 0", RECORD_OK },
-		{ "2 dane 100 50", RECORD_UNKNOWN_VERSION },
+		{ "3 dane 100 50", RECORD_UNKNOWN_VERSION },
 		{ "9999 anything at all", RECORD_UNKNOWN_VERSION },
 		{ "", RECORD_CORRUPT },
 		{ "1", RECORD_CORRUPT },
@@ -76,6 +77,21 @@ START_TEST(decode_table)
 		{ "1 dane 9223372036854775807 50", RECORD_OK },
 		{ "1 dane 9223372036854775808 50", RECORD_CORRUPT },
 		{ "1 dane 100 50\n", RECORD_CORRUPT },
+		/* version 2: an MTA-STS policy after the four fields */
+		{ "2 notfound 100 50 40 abc enforce 86400 mx.example",
+		    RECORD_OK },
+		{ "2 notfound 100 50 40 abc none 0", RECORD_OK },
+		{ "2 notfound 100 50", RECORD_CORRUPT },
+		{ "2 notfound 100 50 ", RECORD_CORRUPT },
+		{ "1 notfound 100 50 40 abc enforce 86400 mx.example",
+		    RECORD_CORRUPT },
+		{ "2 notfound 100 50 40 abc enforce 86400", RECORD_CORRUPT },
+		{ "2 notfound 100 50 40 abc enforce 86400 mx=x",
+		    RECORD_CORRUPT },
+		{ "2 notfound 100 50 40 abc enforce 86400 mx.example ",
+		    RECORD_CORRUPT },
+		{ "3 notfound 100 50 40 abc enforce 86400 mx.example",
+		    RECORD_UNKNOWN_VERSION },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -112,6 +128,35 @@ START_TEST(decode_embedded_nul)
 }
 END_TEST
 
+/* A record with a policy is written as version 2 and reads back the same
+ * text; without one it stays version 1 (readable by older danemaps). */
+START_TEST(sts_round_trip)
+{
+	const char *text = "1700000000 id1 enforce 604800 mx.example "
+	                   "*.example.net";
+	struct record in = { POLICY_REPLY_NOTFOUND, 1795000000, 1794996400,
+		text, strlen(text) },
+		      out;
+	char buf[RECORD_MAX + 1];
+	int n = record_encode(&in, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(buf, "2 notfound 1795000000 1794996400 1700000000 "
+	                      "id1 enforce 604800 mx.example *.example.net");
+	ck_assert_int_eq(record_decode(buf, (size_t)n, &out), RECORD_OK);
+	ck_assert_int_eq(out.reply, POLICY_REPLY_NOTFOUND);
+	ck_assert_int_eq(out.stored, 1794996400);
+	ck_assert_uint_eq(out.sts_len, strlen(text));
+	ck_assert_int_eq(memcmp(out.sts, text, out.sts_len), 0);
+	ck_assert_ptr_eq(out.sts, buf + n - strlen(text));
+	in.sts = NULL;
+	ck_assert_int_gt(n = record_encode(&in, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(buf[0], '1');
+	ck_assert_int_eq(record_decode(buf, (size_t)n, &out), RECORD_OK);
+	ck_assert_ptr_null(out.sts);
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -123,6 +168,7 @@ test_suite(void)
 	tcase_add_test(tc, decode_table);
 	tcase_add_test(tc, decode_never_reads_past_len);
 	tcase_add_test(tc, decode_embedded_nul);
+	tcase_add_test(tc, sts_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,8 +20,9 @@
 
 /* Memory entries in these tests were looked up at time 10; CDB records
  * at CDB_STORED unless a test says otherwise. */
-#define PUT(s, k, r, e) store_put(s, k, strlen(k), r, e, 10)
-#define PUT_AT(s, k, r, e, at) store_put(s, k, strlen(k), r, e, at)
+#define PUT(s, k, r, e) PUT_AT(s, k, r, e, 10)
+#define PUT_AT(s, k, r, e, at)                                                \
+	store_put(s, k, strlen(k), &(struct record) { r, e, at, NULL, 0 })
 #define CDB_STORED 1
 #define GET(s, k, now, hit) store_get(s, k, strlen(k), now, hit)
 
@@ -136,10 +137,10 @@ START_TEST(bad_keys_refused)
 	char big[1100];
 
 	memset(big, 'a', sizeof(big));
-	ck_assert_int_eq(store_put(s, "", 0, POLICY_REPLY_DANE, 1, 0), -1);
-	ck_assert_int_eq(store_put(s, big, sizeof(big), POLICY_REPLY_DANE, 1,
-	                     0),
-	    -1);
+	struct record rec = { POLICY_REPLY_DANE, 1, 0, NULL, 0 };
+
+	ck_assert_int_eq(store_put(s, "", 0, &rec), -1);
+	ck_assert_int_eq(store_put(s, big, sizeof(big), &rec), -1);
 	ck_assert_int_eq(store_count(s), 0);
 	store_free(s);
 }
@@ -211,7 +212,7 @@ write_cdb_at(const char *const *keys, size_t n, enum policy_reply reply,
 {
 	char err[256], val[RECORD_MAX + 1];
 	struct cdbwrite *w = cdbwrite_open(path, err, sizeof(err));
-	struct record rec = { reply, expires, stored };
+	struct record rec = { reply, expires, stored, NULL, 0 };
 	int len = raw != NULL ? (int)strlen(raw)
 	                      : record_encode(&rec, val, sizeof(val));
 
@@ -273,6 +274,82 @@ END_TEST
 /* A warm run that saw a changed zone must take effect at once, though the
  * daemon still holds a fresh answer from before it; and a live lookup the
  * daemon makes after the warm run must win over that run's file. */
+/* An MTA-STS policy cached with an answer (RFC 8461 §5.1) comes back from
+ * memory and from the file, whatever its size (a 32-mx policy is a record
+ * of ~8 KB, read past the reader's first small read). */
+START_TEST(sts_policy_kept)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+	struct sts_cached c;
+	static char text[STS_CACHED_TEXT_MAX + 1], val[RECORD_MAX + 1];
+	char err[256];
+	struct record rec = { POLICY_REPLY_NOTFOUND, 5000, CDB_STORED, NULL, 0 };
+	struct cdbwrite *w;
+	int len;
+
+	memset(&c, 0, sizeof(c));
+	c.fetched = 100;
+	strcpy(c.id, "abc");
+	c.policy.mode = STS_MODE_ENFORCE;
+	c.policy.max_age = 86400;
+	c.policy.mx_count = STS_MX_MAX;
+	for (size_t i = 0; i < STS_MX_MAX; i++) {
+		memset(c.policy.mx[i], 'a', STS_NAME_MAX);
+		for (size_t d = 60; d < STS_NAME_MAX; d += 61)
+			c.policy.mx[i][d] = '.';
+		c.policy.mx[i][0] = (char)('a' + i % 26);
+	}
+	rec.sts = text;
+	rec.sts_len = (size_t)sts_cached_encode(&c, text, sizeof(text));
+	ck_assert_int_gt((int)rec.sts_len, 8000);
+	/* memory */
+	ck_assert_int_eq(store_put(s, "m.example", 9, &rec), 0);
+	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
+	ck_assert_ptr_nonnull(hit.sts);
+	ck_assert_uint_eq(hit.sts_len, rec.sts_len);
+	ck_assert_int_eq(memcmp(hit.sts, text, rec.sts_len), 0);
+	/* replaced by an answer without a policy */
+	ck_assert_int_eq(PUT(s, "m.example", POLICY_REPLY_NOTFOUND, 500), 0);
+	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
+	ck_assert_ptr_null(hit.sts);
+	/* the file: a version 2 record beside version 1 ones */
+	ck_assert_int_gt(len = record_encode(&rec, val, sizeof(val)), 8000);
+	ck_assert_int_eq(val[0], '2');
+	w = cdbwrite_open(path, err, sizeof(err));
+	ck_assert_msg(w != NULL, "%s", err);
+	for (size_t i = 0; i < 3; i++) {
+		struct record plain = { POLICY_REPLY_DANE, 5000, CDB_STORED,
+			NULL, 0 };
+		char v[RECORD_MAX + 1];
+		int n = record_encode(&plain, v, sizeof(v));
+
+		ck_assert_int_eq(v[0], '1');
+		ck_assert_int_eq(cdbwrite_add(w, keys[i], strlen(keys[i]),
+		                     i == 1 ? val : v,
+		                     i == 1 ? (size_t)len : (size_t)n, err,
+		                     sizeof(err)),
+		    0);
+	}
+	ck_assert_msg(cdbwrite_commit(w, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
+	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_FRESH);
+	ck_assert_ptr_null(hit.sts);
+	ck_assert_int_eq(GET(s, "b.example", 6000, &hit), STORE_STALE);
+	ck_assert_ptr_nonnull(hit.sts);
+	ck_assert_uint_eq(hit.sts_len, rec.sts_len);
+	ck_assert_int_eq(memcmp(hit.sts, text, rec.sts_len), 0);
+	/* fresh: copied into memory with its policy */
+	ck_assert_int_eq(GET(s, "b.example", 100, &hit), STORE_FRESH);
+	ck_assert_int_eq(GET(s, "b.example", 101, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.source, STORE_SOURCE_CDB);
+	ck_assert_uint_eq(hit.sts_len, rec.sts_len);
+	ck_assert_int_eq(memcmp(hit.sts, text, rec.sts_len), 0);
+	ck_assert_ptr_null(store_cdb_warning(s));
+	store_free(s);
+}
+END_TEST
+
 START_TEST(cdb_most_recent_lookup_wins)
 {
 	struct store *s = store_new(10);
@@ -444,7 +521,7 @@ START_TEST(cdb_unknown_record_version_is_not_trusted)
 	struct store *s = store_new(0);
 	struct store_hit hit;
 
-	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "2 dane-only 99999999999 1");
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "3 dane-only 99999999999 1");
 	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
 	store_free(s);
@@ -463,7 +540,7 @@ START_TEST(cdb_bad_records_reported_once)
 	struct store_hit hit;
 	const char *w;
 
-	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "2 dane-only 99999999999 1");
+	write_cdb(keys, 3, POLICY_REPLY_DANE, 0, "3 dane-only 99999999999 1");
 	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
 	ck_assert_ptr_null(store_cdb_warning(s));
 	ck_assert_int_eq(GET(s, "a.example", 100, &hit), STORE_MISS);
@@ -676,6 +753,7 @@ test_suite(void)
 	tc = tcase_create("cdb");
 	tcase_add_checked_fixture(tc, cdb_setup, cdb_teardown);
 	tcase_add_test(tc, cdb_answers_behind_memory);
+	tcase_add_test(tc, sts_policy_kept);
 	tcase_add_test(tc, cdb_most_recent_lookup_wins);
 	tcase_add_test(tc, cdb_replaced_file_is_noticed);
 	tcase_add_test(tc, cdb_broken_files_are_ignored);

@@ -377,6 +377,95 @@ START_TEST(reply_text)
 }
 END_TEST
 
+/* §5.1: the cached form round-trips, and decode is as strict as the
+ * policy parser (a damaged cache must not reach a reply). */
+START_TEST(cached_text)
+{
+	struct sts_cached c, d;
+	const char *why;
+	char buf[STS_CACHED_TEXT_MAX + 1];
+	static const char *const bad[] = {
+		"",
+		"1700000000 abc enforce 86400",          /* enforce, no mx */
+		"1700000000 abc enforce 86400 ",         /* trailing space */
+		"1700000000  abc enforce 86400 mx.a",    /* two spaces */
+		"01700000000 abc enforce 86400 mx.a",    /* leading zero */
+		"-1 abc enforce 86400 mx.a",             /* negative */
+		"1700000000 a-b enforce 86400 mx.a",     /* id not alnum */
+		"1700000000 abc strict 86400 mx.a",      /* mode */
+		"1700000000 abc enforce 31557601 mx.a",  /* max_age */
+		"1700000000 abc enforce 86400 MX.a",     /* not lower case */
+		"1700000000 abc enforce 86400 mx.a=b",   /* injection */
+		"1700000000 abc enforce 86400 mx.a:b",
+		"1700000000 abc enforce 86400 *.*.a",
+		"1700000000 abc enforce 86400 mx.a\n",
+	};
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(parse("version: STSv1\nmode: enforce\n"
+	                       "mx: mail.example.com\nmx: *.Example.NET\n"
+	                       "max_age: 604800\n",
+	                     &c.policy, &why),
+	    0);
+	c.fetched = 1700000000;
+	strcpy(c.id, "20240101T01");
+	ck_assert_int_gt(sts_cached_encode(&c, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1700000000 20240101T01 enforce 604800 "
+	                      "mail.example.com *.example.net");
+	ck_assert_int_eq(sts_cached_decode(buf, strlen(buf), &d), 0);
+	ck_assert_int_eq(memcmp(&c, &d, sizeof(c)), 0);
+	ck_assert_int_eq(sts_cached_encode(&c, buf, 20), -1);
+	ck_assert_int_eq(sts_cached_decode("5 x none 0", 10, &d), 0);
+	ck_assert_int_eq(d.policy.mode, STS_MODE_NONE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(sts_cached_decode(bad[i], strlen(bad[i]), &d) ==
+		        -1,
+		    "accepted \"%s\"", bad[i]);
+}
+END_TEST
+
+/* §5.1 and §3.3: when the cached policy applies, when to fetch. */
+START_TEST(plan_rules)
+{
+	struct sts_cached c;
+	const int64_t now = 1700000000;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.id, "one");
+	c.policy.mode = STS_MODE_ENFORCE;
+	c.policy.max_age = 1000;
+	c.fetched = now - 100;
+	/* nothing cached: a record means fetch, none means no MTA-STS */
+	ck_assert_int_eq(sts_plan(true, "one", NULL, now, false),
+	    STS_PLAN_FETCH);
+	ck_assert_int_eq(sts_plan(false, "", NULL, now, false), STS_PLAN_NONE);
+	/* id unchanged: the cached policy, no fetch */
+	ck_assert_int_eq(sts_plan(true, "one", &c, now, false),
+	    STS_PLAN_CACHED);
+	/* ... unless a proactive refresh is asked for */
+	ck_assert_int_eq(sts_plan(true, "one", &c, now, true), STS_PLAN_FETCH);
+	/* id changed: fetch */
+	ck_assert_int_eq(sts_plan(true, "two", &c, now, false),
+	    STS_PLAN_FETCH);
+	/* the record removed: the unexpired cached policy still applies */
+	ck_assert_int_eq(sts_plan(false, "", &c, now, false), STS_PLAN_CACHED);
+	/* a failed fetch: the cached policy, while it lasts */
+	ck_assert_int_eq(sts_plan_failed(&c, now), STS_PLAN_CACHED);
+	ck_assert_int_eq(sts_plan_failed(NULL, now), STS_PLAN_NONE);
+	/* expired at fetched + max_age exactly */
+	ck_assert(sts_cached_valid(&c, now + 899));
+	ck_assert(!sts_cached_valid(&c, now + 900));
+	ck_assert_int_eq(sts_plan(false, "", &c, now + 900, false),
+	    STS_PLAN_NONE);
+	ck_assert_int_eq(sts_plan(true, "one", &c, now + 900, false),
+	    STS_PLAN_FETCH);
+	ck_assert_int_eq(sts_plan_failed(&c, now + 900), STS_PLAN_NONE);
+	/* proactive refresh once less than half of max_age is left */
+	ck_assert(!sts_refresh_due(&c, now + 400));
+	ck_assert(sts_refresh_due(&c, now + 401));
+}
+END_TEST
+
 Suite *
 test_suite(void)
 {
@@ -391,6 +480,8 @@ test_suite(void)
 	tcase_add_test(tc, policy_limits);
 	tcase_add_test(tc, mx_matching);
 	tcase_add_test(tc, reply_text);
+	tcase_add_test(tc, cached_text);
+	tcase_add_test(tc, plan_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }
