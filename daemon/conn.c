@@ -74,7 +74,7 @@ conn_flush(struct conn *c)
 		sent = true;
 		STAILQ_REMOVE_HEAD(&c->requests, queue);
 		c->pending--;
-		free(r);
+		request_free(r);
 	}
 	/* While parsing, conn_on_read has just read the clock for c. */
 	if (sent && !c->parsing)
@@ -101,7 +101,7 @@ conn_free(struct conn *c)
 		STAILQ_REMOVE_HEAD(&c->requests, queue);
 		if (r->lookup != NULL) /* leave its lookup running */
 			TAILQ_REMOVE(&r->lookup->waiters, r, waiting);
-		free(r);
+		request_free(r);
 	}
 	LIST_REMOVE(c, link);
 	srv->conn_count--;

@@ -97,6 +97,10 @@ restart_only_changes(const struct config *a, const struct config *b, char *buf,
 		    strcmp(a->socket_group, b->socket_group) != 0 },
 		{ "user", strcmp(a->user, b->user) != 0 },
 		{ "cache_entries", a->cache_entries != b->cache_entries },
+		{ "mta_sts_ca_file",
+		    strcmp(a->mta_sts_ca_file, b->mta_sts_ca_file) != 0 },
+		{ "mta_sts_timeout",
+		    a->mta_sts_timeout_ms != b->mta_sts_timeout_ms },
 	};
 	size_t used = 0;
 
@@ -120,6 +124,21 @@ journal_use(struct server *srv, const char *state_dir)
 	journal_close(srv->journal);
 	srv->journal = j;
 	srv->journal_warned = false;
+}
+
+/* The MTA-STS policy fetcher, on the daemon's loop. */
+static int
+fetcher_start(struct server *srv, const struct config *cfg)
+{
+	char err[512];
+
+	srv->fetcher = stsfetch_ctx_new(srv->base, cfg->mta_sts_ca_file,
+	    cfg->mta_sts_timeout_ms, err, sizeof(err));
+	if (srv->fetcher == NULL) {
+		log_msg(LOG_LEVEL_ERR, "mta_sts: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -163,6 +182,12 @@ reload(struct server *srv)
 	    sizeof(next.socket_group));
 	memcpy(next.user, srv->cfg.user, sizeof(next.user));
 	next.cache_entries = srv->cfg.cache_entries;
+	memcpy(next.mta_sts_ca_file, srv->cfg.mta_sts_ca_file,
+	    sizeof(next.mta_sts_ca_file));
+	next.mta_sts_timeout_ms = srv->cfg.mta_sts_timeout_ms;
+	if (next.mta_sts && srv->fetcher == NULL &&
+	    fetcher_start(srv, &next) != 0)
+		next.mta_sts = false;
 	if (strcmp(next.state_dir, srv->cfg.state_dir) != 0) {
 		/* the warmer reads the journal in the new state_dir */
 		if (state_dir_ready(&next, true, err, sizeof(err)) == 0)
@@ -190,7 +215,8 @@ void
 maybe_finish_stop(struct server *srv)
 {
 	if (srv->stopping && srv->conn_count == 0 &&
-	    TAILQ_EMPTY(&srv->running) && TAILQ_EMPTY(&srv->queued))
+	    TAILQ_EMPTY(&srv->running) && TAILQ_EMPTY(&srv->queued) &&
+	    TAILQ_EMPTY(&srv->fetching))
 		event_base_loopbreak(srv->base);
 }
 
@@ -291,6 +317,7 @@ server_free(struct server *srv)
 		free(r);
 	}
 	resolve_ctx_free(srv->resolver);
+	stsfetch_ctx_free(srv->fetcher);
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
 		if (events[i] != NULL)
 			event_free(events[i]);
@@ -374,6 +401,7 @@ main(int argc, char **argv)
 	LIST_INIT(&srv.retired);
 	TAILQ_INIT(&srv.running);
 	TAILQ_INIT(&srv.queued);
+	TAILQ_INIT(&srv.fetching);
 	lookup_table_init(&srv.lookups);
 	fixed_replies_init(&srv);
 	if ((srv.base = event_base_new()) == NULL)
@@ -395,6 +423,10 @@ main(int argc, char **argv)
 	if ((srv.resolver = resolve_ctx_new(&srv.cfg, srv.base, err,
 	         sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
+		status = EX_CONFIG;
+		goto out;
+	}
+	if (srv.cfg.mta_sts && fetcher_start(&srv, &srv.cfg) != 0) {
 		status = EX_CONFIG;
 		goto out;
 	}

@@ -6,6 +6,16 @@
  * TEMP). A lookup's decision is cached unless TEMP and its key journalled
  * for the warmer; a TEMP after a transient failure may be replaced by the
  * expired answer the caches still held (store_stale_usable).
+ *
+ * MTA-STS (RFC 8461) follows a DANE NOTFOUND for a domain key: lib/sts's
+ * plan says, from the _mta-sts record found now and the policy cached
+ * with the key's last answer, whether the cached policy applies, there
+ * is none, or a fetch is due. A fetch runs on the loop (lib/stsfetch)
+ * while the lookup, no longer holding a lookup slot, stays in the table:
+ * later requests for the domain wait on the same fetch. At most
+ * mta_sts_max_fetches run; one that cannot start, or fails, leaves the
+ * cached policy in force while it lasts (§5.1), else no policy, and the
+ * answer then lives only min_ttl so the fetch is tried again soon.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,7 +96,12 @@ lookup_free(struct lookup *lk)
 	table_remove(&lk->srv->lookups, lk);
 	if (lk->queue_timer != NULL)
 		event_free(lk->queue_timer);
+	if (lk->fetch != NULL) {
+		stsfetch_cancel(lk->fetch);
+		lk->srv->fetch_count--;
+	}
 	resolve_job_free(lk->job);
+	free(lk->stale_sts);
 	free(lk);
 }
 
@@ -126,7 +141,9 @@ static void
 lookup_start(struct server *srv, struct lookup *lk)
 {
 	lk->ctx = srv->resolver;
-	lk->job = resolve_start(lk->ctx, &lk->key, 0, lookup_done, lk);
+	lk->job = resolve_start(lk->ctx, &lk->key,
+	    srv->cfg.mta_sts && srv->fetcher != NULL ? RESOLVE_STS : 0,
+	    lookup_done, lk);
 	if (lk->job == NULL) {
 		lookup_fail(lk, "cannot start a lookup", SOURCE_LIVE);
 		return;
@@ -150,15 +167,14 @@ start_queued(struct server *srv)
 	}
 }
 
-/* Remember a decision: in memory, and its key in the journal. */
+/* Remember an answer: in memory, and its key in the journal. */
 static void
 lookup_keep(struct server *srv, const struct lookup *lk,
-    const struct policy_decision *d, time_t now)
+    const struct record *rec, time_t now)
 {
 	size_t len = strlen(lk->key.norm);
 
-	(void)store_put(srv->store, lk->key.norm, len, d->reply,
-	    store_expiry(now, d->ttl, srv->cfg.min_ttl, srv->cfg.max_ttl), now);
+	(void)store_put(srv->store, lk->key.norm, len, rec);
 	if (journal_append(srv->journal, lk->key.norm, len, now) != 0 &&
 	    !srv->journal_warned) {
 		srv->journal_warned = true;
@@ -169,6 +185,165 @@ lookup_keep(struct server *srv, const struct lookup *lk,
 	}
 }
 
+/* Answer every waiter of lk: with frame (an enforced MTA-STS policy) if
+ * not NULL, else with d; then free lk. */
+static void
+lookup_answer(struct lookup *lk, const struct policy_decision *d,
+    const char *frame, long frame_len)
+{
+	enum answer_source source = SOURCE_LIVE;
+	struct request *r;
+
+	/* the request that started the lookup first: it is "live" */
+	while ((r = next_waiter(lk)) != NULL) {
+		if (frame != NULL)
+			request_answer_frame(r, frame, (size_t)frame_len,
+			    KIND_STS, source, "mta-sts policy enforced");
+		else
+			request_answer(r, d, source);
+		source = SOURCE_SHARED;
+	}
+	lookup_free(lk);
+}
+
+/* The MTA-STS plan carried out: keep the answer (with the policy that
+ * applies, if any) and give it. failed: a fetch was due and did not
+ * happen or failed, so an answer without a policy is retried soon. */
+static void
+lookup_sts_answer(struct lookup *lk, enum sts_plan plan,
+    const struct sts_cached *policy, bool failed, time_t now)
+{
+	struct server *srv = lk->srv;
+	const struct policy_decision *d = resolve_job_decision(lk->job);
+	const struct resolve_sts *sts = resolve_job_sts(lk->job);
+	static char text[STS_CACHED_TEXT_MAX + 1], frame[STS_FRAME_MAX];
+	struct record rec = { POLICY_REPLY_NOTFOUND, 0, now, NULL, 0 };
+	uint32_t ttl = d->ttl;
+	long frame_len = -1;
+	int len;
+
+	/* the record's TTL too: a changed id is noticed when it expires */
+	if (sts->txt.answer == POLICY_ANSWER_DATA && sts->txt.ttl < ttl)
+		ttl = sts->txt.ttl;
+	rec.expires = store_expiry(now, failed ? 0 : ttl, srv->cfg.min_ttl,
+	    srv->cfg.max_ttl);
+	if (plan == STS_PLAN_CACHED &&
+	    (len = sts_cached_encode(policy, text, sizeof(text))) > 0) {
+		int64_t until = policy->fetched + (int64_t)policy->policy.max_age;
+
+		rec.sts = text;
+		rec.sts_len = (size_t)len;
+		/* fresh no longer than the policy is valid */
+		if (until < rec.expires)
+			rec.expires = until;
+		frame_len = sts_frame(srv, lk->key.name, text, (size_t)len, now,
+		    frame, sizeof(frame));
+	}
+	lookup_keep(srv, lk, &rec, now);
+	lookup_answer(lk, d, frame_len >= 0 ? frame : NULL, frame_len);
+}
+
+/* The policy cached with the key's last answer, if any. */
+static const struct sts_cached *
+lookup_cached(const struct lookup *lk, struct sts_cached *c)
+{
+	if (lk->stale_sts == NULL ||
+	    sts_cached_decode(lk->stale_sts, strlen(lk->stale_sts), c) != 0)
+		return NULL;
+	return c;
+}
+
+static void
+lookup_fetched(const struct stsfetch_result *res, void *arg)
+{
+	struct lookup *lk = arg;
+	struct server *srv = lk->srv;
+	const struct resolve_sts *sts = resolve_job_sts(lk->job);
+	static struct sts_cached cached, fresh;
+	const struct sts_cached *old = lookup_cached(lk, &cached);
+	time_t now = time(NULL);
+	char key_log[KEY_LOG_MAX], detail[300];
+
+	lk->fetch = NULL;
+	TAILQ_REMOVE(&srv->fetching, lk, link);
+	srv->fetch_count--;
+	key_for_log(key_log, sizeof(key_log), lk->key.norm,
+	    strlen(lk->key.norm));
+	if (res->status == STSFETCH_OK) {
+		log_msg(LOG_LEVEL_INFO,
+		    "key=%s mta-sts policy fetched: id=%s mode=%s max_age=%u "
+		    "mx=%zu ms=%.1f",
+		    key_log, sts->id, sts_mode_name(res->policy.mode),
+		    (unsigned)res->policy.max_age, res->policy.mx_count,
+		    res->ms);
+		memset(&fresh, 0, sizeof(fresh));
+		fresh.fetched = (int64_t)now;
+		memcpy(fresh.id, sts->id, sizeof(fresh.id));
+		fresh.policy = res->policy;
+		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, now);
+	} else {
+		enum sts_plan plan = sts_plan_failed(old, (int64_t)now);
+
+		log_msg(LOG_LEVEL_NOTICE,
+		    "key=%s mta-sts policy fetch failed: %s (%s): %s", key_log,
+		    stsfetch_status_name(res->status),
+		    log_sanitize(detail, sizeof(detail), res->detail,
+		        strlen(res->detail), 250),
+		    plan == STS_PLAN_CACHED
+		        ? "the cached policy stays in force"
+		        : "no cached policy: none applies");
+		lookup_sts_answer(lk, plan, old, true, now);
+	}
+	retired_reap(srv);
+	maybe_finish_stop(srv);
+}
+
+/* After a DANE NOTFOUND for a domain: what MTA-STS says (RFC 8461 §5.1). */
+static void
+lookup_sts(struct lookup *lk, time_t now)
+{
+	struct server *srv = lk->srv;
+	const struct resolve_sts *sts = resolve_job_sts(lk->job);
+	static struct sts_cached cached;
+	const struct sts_cached *old = lookup_cached(lk, &cached);
+	enum sts_plan plan =
+	    sts_plan(sts->have_id, sts->id, old, (int64_t)now, false);
+	const char *why = NULL;
+	char key_log[KEY_LOG_MAX];
+
+	if (plan != STS_PLAN_FETCH) {
+		lookup_sts_answer(lk, plan, old, false, now);
+		return;
+	}
+	if (sts->addr_count == 0)
+		why = "the policy host has no address";
+	else if (srv->fetch_count >= srv->cfg.mta_sts_max_fetches)
+		why = "mta_sts_max_fetches fetches are running";
+	else {
+		const char *addrs[RESOLVE_STS_ADDRS];
+
+		for (size_t a = 0; a < sts->addr_count; a++)
+			addrs[a] = sts->addrs[a];
+		lk->fetch = stsfetch_start(srv->fetcher, lk->key.name, addrs,
+		    sts->addr_count, srv->cfg.mta_sts_port, lookup_fetched, lk);
+		if (lk->fetch == NULL)
+			why = "cannot start a fetch";
+	}
+	if (why == NULL) {
+		TAILQ_INSERT_TAIL(&srv->fetching, lk, link);
+		srv->fetch_count++;
+		return;
+	}
+	plan = sts_plan_failed(old, (int64_t)now);
+	log_msg(LOG_LEVEL_NOTICE, "key=%s mta-sts policy not fetched: %s: %s",
+	    key_for_log(key_log, sizeof(key_log), lk->key.norm,
+	        strlen(lk->key.norm)),
+	    why,
+	    plan == STS_PLAN_CACHED ? "the cached policy stays in force"
+	                            : "no cached policy: none applies");
+	lookup_sts_answer(lk, plan, old, true, now);
+}
+
 static void
 lookup_done(struct resolve_job *job, void *arg)
 {
@@ -176,21 +351,34 @@ lookup_done(struct resolve_job *job, void *arg)
 	struct server *srv = lk->srv;
 	const struct policy_decision *d = resolve_job_decision(job);
 	time_t now = time(NULL);
-	enum answer_source source = SOURCE_LIVE;
 	const struct fixed_reply *stale = fixed_reply_of(srv, lk->stale.reply);
 	struct request *r;
 
 	TAILQ_REMOVE(&srv->running, lk, link);
 	srv->running_count--;
-	if (d->reply != POLICY_REPLY_TEMP)
-		lookup_keep(srv, lk, d, now);
-	else if (!lk->has_stale || stale == NULL ||
-	    !store_stale_usable(lk->stale.expires, d->transient, now,
-	        srv->cfg.stale_ttl))
-		stale = NULL;
-	/* the request that started the lookup first: it is "live" */
-	while ((r = next_waiter(lk)) != NULL) {
-		if (d->reply == POLICY_REPLY_TEMP && stale != NULL) {
+	if (d->reply == POLICY_REPLY_NOTFOUND && resolve_job_sts(job)->asked)
+		lookup_sts(lk, now); /* answers now, or after a fetch */
+	else if (d->reply != POLICY_REPLY_TEMP) {
+		struct record rec = { d->reply,
+			store_expiry(now, d->ttl, srv->cfg.min_ttl,
+			    srv->cfg.max_ttl),
+			now, NULL, 0 };
+
+		lookup_keep(srv, lk, &rec, now);
+		lookup_answer(lk, d, NULL, 0);
+	} else {
+		static char frame[STS_FRAME_MAX];
+		long frame_len = -1;
+
+		if (!lk->has_stale || stale == NULL ||
+		    !store_stale_usable(lk->stale.expires, d->transient, now,
+		        srv->cfg.stale_ttl))
+			stale = NULL;
+		else if (lk->stale_sts != NULL &&
+		    lk->stale.reply == POLICY_REPLY_NOTFOUND)
+			frame_len = sts_frame(srv, lk->key.name, lk->stale_sts,
+			    strlen(lk->stale_sts), now, frame, sizeof(frame));
+		while (stale != NULL && (r = next_waiter(lk)) != NULL) {
 			char key_log[KEY_LOG_MAX];
 
 			log_msg(LOG_LEVEL_NOTICE,
@@ -199,12 +387,15 @@ lookup_done(struct resolve_job *job, void *arg)
 			    key_for_log(key_log, sizeof(key_log), r->key,
 			        r->key_len),
 			    d->reason);
-			request_answer_fixed(r, stale, SOURCE_STALE);
-		} else
-			request_answer(r, d, source);
-		source = SOURCE_SHARED;
+			if (frame_len >= 0)
+				request_answer_frame(r, frame,
+				    (size_t)frame_len, KIND_STS, SOURCE_STALE,
+				    "");
+			else
+				request_answer_fixed(r, stale, SOURCE_STALE);
+		}
+		lookup_answer(lk, d, NULL, 0);
 	}
-	lookup_free(lk);
 	start_queued(srv);
 	retired_reap(srv);
 	maybe_finish_stop(srv);
@@ -245,6 +436,10 @@ lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
 		if (sr == STORE_STALE) {
 			lk->has_stale = true;
 			lk->stale = *hit;
+			/* the store's text lasts only until its next call */
+			if (hit->sts != NULL)
+				lk->stale_sts = xstrndup(hit->sts, hit->sts_len);
+			lk->stale.sts = NULL;
 		}
 		table_add(&srv->lookups, lk);
 		r->lookup = lk;
@@ -270,9 +465,10 @@ lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
 void
 lookups_free(struct server *srv)
 {
-	struct lookup_list *lists[] = { &srv->queued, &srv->running };
+	struct lookup_list *lists[] = { &srv->queued, &srv->running,
+		&srv->fetching };
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		struct lookup *lk;
 
 		while ((lk = TAILQ_FIRST(lists[i])) != NULL) {

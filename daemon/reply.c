@@ -28,6 +28,7 @@ static const char *const answer_kinds[KIND_COUNT] = {
 	[KIND_DANE_ONLY] = "dane-only",
 	[KIND_DANE] = "dane",
 	[KIND_NOTFOUND] = "notfound",
+	[KIND_STS] = "sts",
 	[KIND_TEMP] = "temp",
 	[KIND_PERM] = "perm",
 };
@@ -85,12 +86,33 @@ request_new(struct conn *c, const char *key, size_t key_len)
 	struct request *r = xcalloc(1, sizeof(*r));
 
 	r->conn = c;
+	r->reply = r->reply_buf;
 	r->key_len = key_len < sizeof(r->key) ? key_len : sizeof(r->key);
 	memcpy(r->key, key, r->key_len);
 	r->started = c->active; /* when its bytes were read */
 	STAILQ_INSERT_TAIL(&c->requests, r, queue);
 	c->pending++;
 	return r;
+}
+
+void
+request_free(struct request *r)
+{
+	if (r->reply != r->reply_buf)
+		free(r->reply);
+	free(r);
+}
+
+/* Keep frame as r's reply: in the request, or on the heap if longer (an
+ * MTA-STS policy with many patterns). */
+static void
+request_keep(struct request *r, const char *frame, size_t len)
+{
+	if (len > sizeof(r->reply_buf))
+		r->reply = xmalloc(len);
+	memcpy(r->reply, frame, len);
+	r->reply_len = len;
+	r->done = true;
 }
 
 /* Answer r with a policy decision (the same words `danemap query` prints
@@ -101,15 +123,25 @@ request_answer(struct request *r, const struct policy_decision *d,
 {
 	const char *text;
 	enum sockmap_status st = policy_reply_words(d, &text);
-	long len = sockmap_format_reply(r->reply, sizeof(r->reply), st, text);
+	char frame[REPLY_MAX];
+	long len = sockmap_format_reply(frame, sizeof(frame), st, text);
 
 	if (len < 0) /* cannot happen: reasons are bounded */
-		len = sockmap_format_reply(r->reply, sizeof(r->reply),
-		    SOCKMAP_TEMP, "internal error");
-	r->reply_len = (size_t)len;
-	r->done = true;
-	answer_note(r->conn->srv, source, answer_kind_of(d->reply), r->key,
-	    r->key_len, &r->started, r->reply, r->reply_len, d->reason);
+		len = sockmap_format_reply(frame, sizeof(frame), SOCKMAP_TEMP,
+		    "internal error");
+	request_answer_frame(r, frame, (size_t)len, answer_kind_of(d->reply),
+	    source, d->reason);
+}
+
+/* Answer r, already queued, with a framed reply, and log it with reason
+ * ("" for none). */
+void
+request_answer_frame(struct request *r, const char *frame, size_t len,
+    enum answer_kind kind, enum answer_source source, const char *reason)
+{
+	request_keep(r, frame, len);
+	answer_note(r->conn->srv, source, kind, r->key, r->key_len,
+	    &r->started, r->reply, r->reply_len, reason);
 	conn_flush(r->conn);
 }
 
@@ -118,12 +150,8 @@ void
 request_answer_fixed(struct request *r, const struct fixed_reply *fr,
     enum answer_source source)
 {
-	memcpy(r->reply, fr->frame, fr->frame_len);
-	r->reply_len = fr->frame_len;
-	r->done = true;
-	answer_note(r->conn->srv, source, fr->kind, r->key, r->key_len,
-	    &r->started, fr->frame, fr->frame_len, "");
-	conn_flush(r->conn);
+	request_answer_frame(r, fr->frame, fr->frame_len, fr->kind, source,
+	    "");
 }
 
 /*
@@ -133,22 +161,45 @@ request_answer_fixed(struct request *r, const struct fixed_reply *fr,
  * otherwise it waits in the queue behind the requests before it.
  */
 void
-conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
-    const struct fixed_reply *fr, enum answer_source source)
+conn_answer_frame(struct conn *c, const char *key, size_t key_len,
+    const char *frame, size_t len, enum answer_kind kind,
+    enum answer_source source)
 {
-	struct request *r;
-
-	answer_note(c->srv, source, fr->kind, key, key_len, &c->active,
-	    fr->frame, fr->frame_len, "");
+	answer_note(c->srv, source, kind, key, key_len, &c->active, frame, len,
+	    "");
 	if (STAILQ_EMPTY(&c->requests)) {
-		conn_send(c, fr->frame, fr->frame_len);
+		conn_send(c, frame, len);
 		conn_flush(c); /* closes c if it is closing */
 		return;
 	}
-	r = request_new(c, key, key_len);
-	memcpy(r->reply, fr->frame, fr->frame_len);
-	r->reply_len = fr->frame_len;
-	r->done = true;
+	request_keep(request_new(c, key, key_len), frame, len);
+}
+
+void
+conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
+    const struct fixed_reply *fr, enum answer_source source)
+{
+	conn_answer_frame(c, key, key_len, fr->frame, fr->frame_len, fr->kind,
+	    source);
+}
+
+long
+sts_frame(const struct server *srv, const char *domain, const char *sts,
+    size_t sts_len, time_t now, char *buf, size_t size)
+{
+	struct sts_cached c;
+	static char text[STS_REPLY_MAX];
+	int len;
+
+	if (sts == NULL || sts_cached_decode(sts, sts_len, &c) != 0 ||
+	    !sts_cached_valid(&c, (int64_t)now) ||
+	    c.policy.mode != STS_MODE_ENFORCE)
+		return -1;
+	len = sts_reply_format(&c.policy, domain, srv->cfg.tlsrpt,
+	    c.policy.max_age, text, sizeof(text));
+	if (len < 0)
+		return -1;
+	return sockmap_format_reply(buf, size, SOCKMAP_OK, text);
 }
 
 const struct fixed_reply *

@@ -1,7 +1,8 @@
 /*
  * request.c: one request, split into map and key by conn.c (see
  * server.h). The map name must be ours (else PERM); a key that is not a
- * host name gets NOTFOUND; an answer the caches hold is given at once;
+ * host name gets NOTFOUND; an answer the caches hold is given at once
+ * (with the MTA-STS policy cached beside it, if one is enforced);
  * otherwise the request waits on a live lookup (lookup.c).
  */
 #include <string.h>
@@ -29,6 +30,10 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	struct mapkey mk;
 	struct store_hit hit;
 	enum store_result sr;
+	enum answer_source source;
+	static char frame[STS_FRAME_MAX];
+	time_t now;
+	long len;
 
 	if (map_len != strlen(srv->cfg.map_name) ||
 	    memcmp(map, srv->cfg.map_name, map_len) != 0) {
@@ -61,13 +66,23 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	case MAPKEY_LOOKUP:
 		break;
 	}
-	sr = store_get(srv->store, mk.norm, strlen(mk.norm), time(NULL), &hit);
+	now = time(NULL);
+	sr = store_get(srv->store, mk.norm, strlen(mk.norm), now, &hit);
 	cdb_warning(srv);
+	source = hit.source == STORE_SOURCE_CDB ? SOURCE_CDB : SOURCE_MEMORY;
+	/* an answer with an MTA-STS policy is fresh no longer than the
+	 * policy: one that is enforced answers with it */
+	if (sr == STORE_FRESH && hit.sts != NULL &&
+	    hit.reply == POLICY_REPLY_NOTFOUND &&
+	    (len = sts_frame(srv, mk.name, hit.sts, hit.sts_len, now, frame,
+	         sizeof(frame))) >= 0) {
+		conn_answer_frame(c, key, key_len, frame, (size_t)len, KIND_STS,
+		    source);
+		return;
+	}
 	if (sr == STORE_FRESH &&
 	    (fr = fixed_reply_of(srv, hit.reply)) != NULL) {
-		conn_answer_fixed(c, key, key_len, fr,
-		    hit.source == STORE_SOURCE_CDB ? SOURCE_CDB
-		                                   : SOURCE_MEMORY);
+		conn_answer_fixed(c, key, key_len, fr, source);
 		return;
 	}
 	lookup_join(srv, request_new(c, key, key_len), &mk, sr, &hit);

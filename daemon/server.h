@@ -9,7 +9,10 @@
  *              cache and the cache file (lib/store), else a live lookup;
  *   lookup.c   live lookups: one per key however many ask (a table by
  *              key), a queue behind max_lookups, stale answers on failure;
- *              lib/resolve walks the DNS and lib/policy decides;
+ *              lib/resolve walks the DNS and lib/policy decides; after a
+ *              DANE NOTFOUND, MTA-STS (lib/sts's §5.1 plan, a policy
+ *              fetch through lib/stsfetch at most mta_sts_max_fetches at
+ *              once);
  *   reply.c    the answer: framed by lib/sockmap, logged, counted;
  *   danemapd.c main, signals, reload, timers.
  *
@@ -37,10 +40,15 @@
 #include "resolve.h"
 #include "sockmap.h"
 #include "store.h"
+#include "stsfetch.h"
 
 /* A whole request netstring: "10000:" + payload + ",". */
 #define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
+/* A reply a request holds in itself; an MTA-STS reply may be longer
+ * (up to STS_REPLY_MAX) and is then kept on the heap. */
 #define REPLY_MAX (POLICY_REASON_MAX + 32)
+/* The longest framed reply: an MTA-STS policy's. */
+#define STS_FRAME_MAX (STS_REPLY_MAX + 16)
 /* Key bytes a log line shows; a request keeps one more, so a line can
  * still mark a longer key as cut. */
 #define KEY_LOG_IN 255
@@ -76,6 +84,7 @@ enum answer_kind {
 	KIND_DANE_ONLY,
 	KIND_DANE,
 	KIND_NOTFOUND,
+	KIND_STS, /* an MTA-STS policy enforced */
 	KIND_TEMP,
 	KIND_PERM,
 	KIND_COUNT
@@ -105,8 +114,9 @@ struct request {
 	struct lookup *lookup;        /* while waiting on one */
 	TAILQ_ENTRY(request) waiting; /* the lookup's waiters */
 	bool done;
-	char reply[REPLY_MAX];
+	char *reply; /* reply_buf, or the heap for a longer one */
 	size_t reply_len;
+	char reply_buf[REPLY_MAX];
 	char key[KEY_LOG_IN + 1]; /* as asked, cut: only for log lines */
 	size_t key_len;
 	struct timespec started;
@@ -146,8 +156,10 @@ struct lookup {
 	struct resolve_ctx *ctx; /* the context it runs on */
 	struct request_waiters waiters;
 	bool has_stale;
-	struct store_hit stale;
+	struct store_hit stale; /* its sts is stale_sts, our copy */
+	char *stale_sts;
 	struct event *queue_timer; /* while queued */
+	struct stsfetch *fetch;    /* while fetching an MTA-STS policy */
 };
 
 TAILQ_HEAD(lookup_list, lookup);
@@ -185,6 +197,9 @@ struct server {
 	size_t conn_count;
 	struct lookup_list running, queued;
 	size_t running_count;
+	struct stsfetch_ctx *fetcher; /* NULL unless mta_sts */
+	struct lookup_list fetching;  /* lookups waiting on a policy fetch */
+	size_t fetch_count;
 	struct lookup_table lookups;
 	struct event *sig_hup, *sig_term, *sig_int, *tick, *hard_stop;
 	struct event *stats_timer;
@@ -221,8 +236,19 @@ void fixed_replies_init(struct server *srv);
 const struct fixed_reply *fixed_reply_of(const struct server *srv,
     enum policy_reply reply);
 struct request *request_new(struct conn *c, const char *key, size_t key_len);
+void request_free(struct request *r);
 void request_answer(struct request *r, const struct policy_decision *d,
     enum answer_source source);
+void request_answer_frame(struct request *r, const char *frame, size_t len,
+    enum answer_kind kind, enum answer_source source, const char *reason);
+void conn_answer_frame(struct conn *c, const char *key, size_t key_len,
+    const char *frame, size_t len, enum answer_kind kind,
+    enum answer_source source);
+/* sts_frame: the framed reply for domain's cached MTA-STS policy (sts,
+ * as the store keeps it) if one applies now (unexpired, mode enforce);
+ * its length, or -1 if none applies. */
+long sts_frame(const struct server *srv, const char *domain, const char *sts,
+    size_t sts_len, time_t now, char *buf, size_t size);
 void request_answer_fixed(struct request *r, const struct fixed_reply *fr,
     enum answer_source source);
 void conn_answer_fixed(struct conn *c, const char *key, size_t key_len,

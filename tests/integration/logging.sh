@@ -61,7 +61,7 @@ session() {
 # lines LOG PATTERN: how many lines of LOG match PATTERN
 lines() { grep -c -- "$2" "$1"; }
 
-stats='statistics: 7 answers in [0-9]* s: memory=2 cdb=2 live=1 shared=0 stale=0 queue=0 nolookup=2; dane-only=5 dane=0 notfound=2 temp=0 perm=0$'
+stats='statistics: 7 answers in [0-9]* s: memory=2 cdb=2 live=1 shared=0 stale=0 queue=0 nolookup=2; dane-only=5 dane=0 notfound=2 sts=0 temp=0 perm=0$'
 
 # ---------------------------------------------------------------- info
 log="$dir/info.log"
