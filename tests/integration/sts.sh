@@ -16,6 +16,12 @@
 # MTA-STS only after a DANE NOTFOUND: enforce gives "OK secure match=...",
 # testing, an invalid policy, no policy host or two records give NOTFOUND;
 # TLS-RPT attributes with tlsrpt = yes; nothing with mta_sts = no.
+# Then danemapd over its socket, RFC 8461 §5.1 with the policy cache:
+# an enforced policy is answered live and from memory; an unchanged id
+# fetches nothing; a changed id fetches the new policy; a failed fetch
+# and a removed TXT record leave the cached policy in force; requests for
+# a domain whose policy host is slow share one fetch, and answers for
+# other domains do not wait for it; mta_sts_max_fetches bounds fetches.
 . "$(dirname "$0")/common.sh"
 
 STSGET="${DANEMAP_WRAPPER:-} $top_builddir/tests/testbed/stsget"
@@ -266,4 +272,130 @@ verbose sts-testing.test "  policy: mode testing, max_age 86400" \
 verbose sts-dane.test "  decided by: DANE"
 verbose sts-nohost.test "  policy host: no address" \
 	"  decided by: DANE (no MTA-STS policy)"
+
+# ------------------------------------------------------------ danemapd
+sock="$dir/danemapd.sock"
+ttl=$((2 * TIME_SCALE))
+{
+	grep -v '^log_level\|^min_ttl\|^max_ttl' "$dir/sts.conf"
+	echo "listen = unix:$sock"
+	echo "log_level = info"
+	echo "min_ttl = 0"
+	echo "max_ttl = $ttl"
+} >"$dir/d.conf"
+dlog="$dir/danemapd.log"
+if ! daemon_start "$dir/d.conf" "$sock" "$dlog"; then
+	fail "danemapd did not start: $(cat "$dlog")"
+	finish
+	exit 1
+fi
+enf="OK secure match=mx1.sts-enforce.test:.sts-enforce.test servername=hostname"
+# dask KEY WANT LABEL: the daemon's reply for KEY is WANT
+dask() {
+	got=$(ask "$sock" "$1")
+	if [ "$got" = "$2" ]; then
+		pass "danemapd $1: $3"
+	else
+		fail "danemapd $1: $3: wanted '$2', got '$got'"
+	fi
+}
+# fetches DOMAIN N LABEL: the daemon fetched DOMAIN's policy N times
+fetches() {
+	got=$(grep -c "key=$1 mta-sts policy fetched" "$dlog")
+	if [ "$got" = "$2" ]; then
+		pass "danemapd $1: $2 fetch(es): $3"
+	else
+		fail "danemapd $1: $got fetches, wanted $2: $3"
+	fi
+}
+# retxt ZONE ID|-: the zone's _mta-sts record gets id ID (or goes), the
+# zone is signed again and NSD reloads it
+retxt() {
+	sed -i '/^_mta-sts\./d' "$dir/zones/$1.zone"
+	[ "$2" = - ] ||
+		echo "_mta-sts.$1. 3600 IN TXT \"v=STSv1; id=$2;\"" >>"$dir/zones/$1.zone"
+	"$TESTBED" resign "$dir" "$1" >/dev/null 2>&1
+}
+expire() { sleep $((ttl + 1)); }
+
+dask sts-enforce.test "$enf" "enforce policy, live"
+dask sts-enforce.test "$enf" "again, from memory"
+grep -q 'key=sts-enforce.test reply="OK secure match=.*source=live' "$dlog" &&
+	pass "danemapd: the first answer is logged live" ||
+	fail "danemapd: no live log line for sts-enforce.test"
+fetches sts-enforce.test 1 "one fetch for two requests"
+dask sts-dane.test "OK dane-only" "DANE wins over MTA-STS"
+dask sts-testing.test "NOTFOUND " "testing mode is not enforced"
+dask sts-invalid.test "NOTFOUND " "an invalid policy and none cached"
+case "$(ask "$sock" bogus-tlsa.test)" in
+TEMP*) pass "danemapd bogus-tlsa.test: TEMP despite a good policy" ;;
+*) fail "danemapd bogus-tlsa.test: not TEMP" ;;
+esac
+
+# §5.1: the answer expired, the record's id unchanged: no fetch
+expire
+dask sts-enforce.test "$enf" "after expiry, id unchanged"
+fetches sts-enforce.test 1 "an unchanged id fetches nothing"
+
+# a changed id: the new policy is fetched and applies
+site sts-enforce 'version: STSv1\nmode: enforce\nmx: mx2.sts-enforce.test\nmax_age: 86400\n'
+retxt sts-enforce.test 20261201
+expire
+enf2="OK secure match=mx2.sts-enforce.test servername=hostname"
+dask sts-enforce.test "$enf2" "id changed: the new policy"
+fetches sts-enforce.test 2 "a changed id fetches"
+
+# id changed again, but the fetch fails: the cached policy stays
+echo 404 >"$web/sites/mta-sts.sts-enforce.test/status"
+retxt sts-enforce.test 20261202
+expire
+dask sts-enforce.test "$enf2" "fetch failed: the cached policy applies"
+grep -q "key=sts-enforce.test mta-sts policy fetch failed: http .*the cached policy stays in force" "$dlog" &&
+	pass "danemapd: the failed fetch is logged, cached policy kept" ||
+	fail "danemapd: no log line for the failed fetch"
+
+# the record removed: the unexpired cached policy still applies
+retxt sts-enforce.test -
+expire
+dask sts-enforce.test "$enf2" "record removed: the cached policy applies"
+
+# a slow policy host: requests for it share one fetch, other domains'
+# answers do not wait for it
+echo $((2 * TIME_SCALE)) >"$web/sites/mta-sts.sts-unsigned.test/delay"
+uns="OK secure match=mx1.sts-unsigned.test:.sts-unsigned.test servername=hostname"
+if python3 "$top_srcdir/tests/integration/sockclient.py" load "$sock" 20 \
+	dane-one.test="OK dane-only" unsigned.test="NOTFOUND " \
+	-- sts-unsigned.test="$uns" >"$dir/load.out" 2>&1; then
+	pass "danemapd: a slow policy host delays no other domain"
+else
+	fail "danemapd: slow policy host: $(cat "$dir/load.out")"
+fi
+fetches sts-unsigned.test 1 "two clients, one shared fetch"
+grep -q 'key=sts-unsigned.test reply="OK secure.*source=shared' "$dlog" &&
+	pass "danemapd: the other requests are logged shared" ||
+	fail "danemapd: no shared answer for sts-unsigned.test: $(grep sts-unsigned "$dlog")"
+
+# mta_sts_max_fetches = 1: while one fetch runs, another domain's is not
+# started (no cached policy: no policy, logged)
+daemon_stop
+echo "mta_sts_max_fetches = 1" >>"$dir/d.conf"
+: >"$dlog"
+daemon_start "$dir/d.conf" "$sock" "$dlog" || fail "danemapd did not restart"
+echo $((3 * TIME_SCALE)) >"$web/sites/mta-sts.sts-unsigned.test/delay"
+rm -f "$web/sites/mta-sts.sts-enforce.test/status"
+retxt sts-enforce.test 20261203
+ask "$sock" sts-unsigned.test >"$dir/slow.out" &
+sleep "$TIME_SCALE"
+dask sts-enforce.test "NOTFOUND " "a fetch beyond mta_sts_max_fetches is not made"
+grep -q "key=sts-enforce.test mta-sts policy not fetched: mta_sts_max_fetches" "$dlog" &&
+	pass "danemapd: the fetch limit is logged" ||
+	fail "danemapd: no log line for the fetch limit"
+wait $!
+[ "$(cat "$dir/slow.out")" = "$uns" ] && pass "danemapd: the running fetch finished" ||
+	fail "danemapd: the slow fetch answered '$(cat "$dir/slow.out")'"
+if daemon_stop; then
+	pass "danemapd stopped cleanly"
+else
+	fail "danemapd exit status at stop"
+fi
 finish
