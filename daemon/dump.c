@@ -1,6 +1,8 @@
 /*
  * dump: `danemap dump` lists the cache file (key, reply, expiry, source)
- * and the keys waiting in the daemon's journal. Exit status 0, or 66 when
+ * and the keys waiting in the daemon's journal. A record that holds an
+ * MTA-STS policy gets a second line for it: the key, "mta-sts/MODE", the
+ * policy's own expiry (fetched + max_age), and "policy id=ID mx=P1,P2". Exit status 0, or 66 when
  * there is no readable cache file (the journal is still listed).
  */
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "journal.h"
 #include "log.h"
 #include "record.h"
+#include "sts.h"
 
 static void
 format_time(time_t t, char *buf, size_t size)
@@ -28,6 +31,7 @@ dump_record(const char *key, size_t key_len, enum record_status status,
 {
 	time_t now = *(const time_t *)arg;
 	char clean[600], when[64];
+	static struct sts_cached c;
 
 	log_sanitize(clean, sizeof(clean), key, key_len, 300);
 	if (status != RECORD_OK) {
@@ -39,6 +43,16 @@ dump_record(const char *key, size_t key_len, enum record_status status,
 	format_time((time_t)rec->expires, when, sizeof(when));
 	printf("%s\t%s\t%s\tcdb%s\n", clean, record_reply_word(rec->reply),
 	    when, now >= (time_t)rec->expires ? " (expired)" : "");
+	if (rec->sts != NULL && sts_cached_decode(rec->sts, rec->sts_len, &c) == 0) {
+		int64_t until = c.fetched + (int64_t)c.policy.max_age;
+
+		format_time((time_t)until, when, sizeof(when));
+		printf("%s\tmta-sts/%s\t%s\tpolicy id=%s mx=", clean,
+		    sts_mode_name(c.policy.mode), when, c.id);
+		for (size_t i = 0; i < c.policy.mx_count; i++)
+			printf("%s%s", i > 0 ? "," : "", c.policy.mx[i]);
+		printf("%s\n", now >= (time_t)until ? " (expired)" : "");
+	}
 	return 0;
 }
 

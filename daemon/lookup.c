@@ -26,6 +26,7 @@
 #include "elapsed.h"
 #include "journal.h"
 #include "keyhash.h"
+#include "stsrecord.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -215,30 +216,15 @@ lookup_sts_answer(struct lookup *lk, enum sts_plan plan,
 {
 	struct server *srv = lk->srv;
 	const struct policy_decision *d = resolve_job_decision(lk->job);
-	const struct resolve_sts *sts = resolve_job_sts(lk->job);
 	static char text[STS_CACHED_TEXT_MAX + 1], frame[STS_FRAME_MAX];
-	struct record rec = { POLICY_REPLY_NOTFOUND, 0, now, NULL, 0 };
-	uint32_t ttl = d->ttl;
+	struct record rec;
 	long frame_len = -1;
-	int len;
 
-	/* the record's TTL too: a changed id is noticed when it expires */
-	if (sts->txt.answer == POLICY_ANSWER_DATA && sts->txt.ttl < ttl)
-		ttl = sts->txt.ttl;
-	rec.expires = store_expiry(now, failed ? 0 : ttl, srv->cfg.min_ttl,
-	    srv->cfg.max_ttl);
-	if (plan == STS_PLAN_CACHED &&
-	    (len = sts_cached_encode(policy, text, sizeof(text))) > 0) {
-		int64_t until = policy->fetched + (int64_t)policy->policy.max_age;
-
-		rec.sts = text;
-		rec.sts_len = (size_t)len;
-		/* fresh no longer than the policy is valid */
-		if (until < rec.expires)
-			rec.expires = until;
-		frame_len = sts_frame(srv, lk->key.name, text, (size_t)len, now,
-		    frame, sizeof(frame));
-	}
+	stsrecord_make(d, resolve_job_sts(lk->job), plan, policy, failed, now,
+	    srv->cfg.min_ttl, srv->cfg.max_ttl, &rec, text);
+	if (rec.sts != NULL)
+		frame_len = sts_frame(srv, lk->key.name, rec.sts, rec.sts_len,
+		    now, frame, sizeof(frame));
 	lookup_keep(srv, lk, &rec, now);
 	lookup_answer(lk, d, frame_len >= 0 ? frame : NULL, frame_len);
 }
@@ -276,10 +262,7 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 		    key_log, sts->id, sts_mode_name(res->policy.mode),
 		    (unsigned)res->policy.max_age, res->policy.mx_count,
 		    res->ms);
-		memset(&fresh, 0, sizeof(fresh));
-		fresh.fetched = (int64_t)now;
-		memcpy(fresh.id, sts->id, sizeof(fresh.id));
-		fresh.policy = res->policy;
+		stsrecord_fetched(&fresh, sts, &res->policy, now);
 		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, now);
 	} else {
 		enum sts_plan plan = sts_plan_failed(old, (int64_t)now);
@@ -321,11 +304,10 @@ lookup_sts(struct lookup *lk, time_t now)
 		why = "mta_sts_max_fetches fetches are running";
 	else {
 		const char *addrs[RESOLVE_STS_ADDRS];
+		size_t n = stsrecord_addrs(sts, addrs);
 
-		for (size_t a = 0; a < sts->addr_count; a++)
-			addrs[a] = sts->addrs[a];
-		lk->fetch = stsfetch_start(srv->fetcher, lk->key.name, addrs,
-		    sts->addr_count, srv->cfg.mta_sts_port, lookup_fetched, lk);
+		lk->fetch = stsfetch_start(srv->fetcher, lk->key.name, addrs, n,
+		    srv->cfg.mta_sts_port, lookup_fetched, lk);
 		if (lk->fetch == NULL)
 			why = "cannot start a fetch";
 	}

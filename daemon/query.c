@@ -23,6 +23,7 @@
 #include "resolve.h"
 #include "sockmap.h"
 #include "stsfetch.h"
+#include "stsrecord.h"
 #include "xalloc.h"
 
 struct query_item {
@@ -89,6 +90,7 @@ fetch_policies(const struct config *cfg, struct query_item *items, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct resolve_sts *sts;
 		const char *addrs[RESOLVE_STS_ADDRS];
+		size_t count;
 
 		if (items[i].job == NULL)
 			continue;
@@ -96,11 +98,9 @@ fetch_policies(const struct config *cfg, struct query_item *items, size_t n,
 		if (!sts->asked || !sts->have_id || sts->addr_count == 0)
 			continue;
 		/* every address our resolver found, as libcurl tries them */
-		for (size_t a = 0; a < sts->addr_count; a++)
-			addrs[a] = sts->addrs[a];
-		if (stsfetch_start(fctx, items[i].key.name, addrs,
-		        sts->addr_count, cfg->mta_sts_port, fetch_done,
-		        &items[i]) == NULL)
+		count = stsrecord_addrs(sts, addrs);
+		if (stsfetch_start(fctx, items[i].key.name, addrs, count,
+		        cfg->mta_sts_port, fetch_done, &items[i]) == NULL)
 			continue; /* memory: as if unreachable */
 		items[i].run->outstanding++;
 		started++;

@@ -30,6 +30,8 @@
 #include "record.h"
 #include "resolve.h"
 #include "store.h"
+#include "stsfetch.h"
+#include "stsrecord.h"
 #include "xalloc.h"
 
 enum { FROM_CDB = 1, FROM_JOURNAL = 2, FROM_LIST = 4 };
@@ -41,9 +43,15 @@ struct warm_key {
 	char *key;
 	unsigned from;
 	bool has_old;
-	struct record old;
+	struct record old; /* its sts is old_sts, our copy */
+	char *old_sts;
 	bool done;
 	struct policy_decision decision;
+	/* after MTA-STS: the record to write, its policy text our own */
+	bool has_sts_rec;
+	struct record sts_rec;
+	char *sts_text;
+	struct resolve_job *job; /* kept while its policy is fetched */
 };
 
 struct warm {
@@ -53,6 +61,7 @@ struct warm {
 	/* resolution */
 	struct event_base *base;
 	struct resolve_ctx *ctx;
+	struct stsfetch_ctx *fetcher; /* NULL unless mta_sts */
 	size_t next, running, finished;
 	struct event *progress_ev;
 	FILE *progress;
@@ -82,6 +91,10 @@ add_key(struct warm *w, const char *key, size_t len, unsigned from,
 	if (old != NULL) {
 		k->has_old = true;
 		k->old = *old;
+		/* the scan's buffer is gone after this call */
+		if (old->sts != NULL)
+			k->old.sts = k->old_sts =
+			    xstrndup(old->sts, old->sts_len);
 	}
 	w->count++;
 }
@@ -181,8 +194,11 @@ merge_keys(struct warm *w)
 			if (!k->has_old && w->keys[i].has_old) {
 				k->has_old = true;
 				k->old = w->keys[i].old;
+				k->old_sts = w->keys[i].old_sts;
+				w->keys[i].old_sts = NULL;
 			}
 			free(w->keys[i].key);
+			free(w->keys[i].old_sts);
 			continue;
 		}
 		w->keys[out++] = w->keys[i];
@@ -198,6 +214,97 @@ merge_keys(struct warm *w)
 
 static void start_more(struct warm *w);
 
+/* A key is done: the next one may start, and the loop ends with the
+ * last. */
+static void
+key_finished(struct warm *w)
+{
+	w->running--;
+	w->finished++;
+	start_more(w);
+	if (w->running == 0 && w->next == w->count)
+		event_base_loopbreak(w->base);
+}
+
+/* The record after MTA-STS (stsrecord), kept until the file is written. */
+static void
+sts_keep(struct warm_key *k, enum sts_plan plan,
+    const struct sts_cached *policy, bool failed)
+{
+	static char text[STS_CACHED_TEXT_MAX + 1];
+	const struct config *cfg = k->run->cfg;
+
+	stsrecord_make(&k->decision, resolve_job_sts(k->job), plan, policy,
+	    failed, k->run->now, cfg->min_ttl, cfg->max_ttl, &k->sts_rec, text);
+	if (k->sts_rec.sts != NULL)
+		k->sts_rec.sts = k->sts_text =
+		    xstrndup(k->sts_rec.sts, k->sts_rec.sts_len);
+	k->has_sts_rec = true;
+	resolve_job_free(k->job);
+	k->job = NULL;
+}
+
+/* The policy cached in the previous file for k, if any. */
+static const struct sts_cached *
+old_policy(const struct warm_key *k, struct sts_cached *c)
+{
+	if (!k->has_old || k->old.sts == NULL ||
+	    sts_cached_decode(k->old.sts, k->old.sts_len, c) != 0)
+		return NULL;
+	return c;
+}
+
+static void
+sts_fetched(const struct stsfetch_result *res, void *arg)
+{
+	struct warm_key *k = arg;
+	struct warm *w = k->run;
+	static struct sts_cached cached, fresh;
+	const struct sts_cached *old = old_policy(k, &cached);
+
+	if (res->status == STSFETCH_OK) {
+		w->stats->sts_fetched++;
+		stsrecord_fetched(&fresh, resolve_job_sts(k->job), &res->policy,
+		    w->now);
+		sts_keep(k, STS_PLAN_CACHED, &fresh, false);
+	} else {
+		w->stats->sts_fetch_failed++;
+		sts_keep(k, sts_plan_failed(old, (int64_t)w->now), old, true);
+	}
+	key_finished(w);
+}
+
+/* After a DANE NOTFOUND: RFC 8461 §5.1, with a proactive refresh of a
+ * policy past half its life. True if a fetch was started. */
+static bool
+warm_sts(struct warm_key *k)
+{
+	struct warm *w = k->run;
+	const struct resolve_sts *sts = resolve_job_sts(k->job);
+	static struct sts_cached cached;
+	const struct sts_cached *old = old_policy(k, &cached);
+	bool refresh = old != NULL && sts_refresh_due(old, (int64_t)w->now);
+	enum sts_plan plan =
+	    sts_plan(sts->have_id, sts->id, old, (int64_t)w->now, refresh);
+	const char *addrs[RESOLVE_STS_ADDRS];
+	size_t n = stsrecord_addrs(sts, addrs);
+
+	if (plan == STS_PLAN_FETCH) {
+		struct mapkey mk;
+
+		(void)lookup_key(k->key, strlen(k->key), &mk);
+		if (n > 0 &&
+		    stsfetch_start(w->fetcher, mk.name, addrs, n,
+		        w->cfg->mta_sts_port, sts_fetched, k) != NULL)
+			return true;
+		w->stats->sts_fetch_failed++;
+		sts_keep(k, sts_plan_failed(old, (int64_t)w->now), old, true);
+		return false;
+	}
+	sts_keep(k, plan, old, false);
+	return false;
+}
+
 static void
 job_done(struct resolve_job *job, void *arg)
 {
@@ -206,12 +313,13 @@ job_done(struct resolve_job *job, void *arg)
 
 	k->decision = *resolve_job_decision(job);
 	k->done = true;
-	resolve_job_free(job);
-	w->running--;
-	w->finished++;
-	start_more(w);
-	if (w->running == 0 && w->next == w->count)
-		event_base_loopbreak(w->base);
+	k->job = job;
+	if (k->decision.reply == POLICY_REPLY_NOTFOUND &&
+	    resolve_job_sts(job)->asked && warm_sts(k))
+		return; /* the fetch finishes the key */
+	resolve_job_free(k->job);
+	k->job = NULL;
+	key_finished(w);
 }
 
 static void
@@ -228,7 +336,8 @@ start_more(struct warm *w)
 			continue;
 		}
 		k->run = w;
-		job = resolve_start(w->ctx, &mk, 0, job_done, k);
+		job = resolve_start(w->ctx, &mk,
+		    w->fetcher != NULL ? RESOLVE_STS : 0, job_done, k);
 		if (job == NULL) {
 			/* counts as a transient failure: keep the old */
 			k->done = true;
@@ -265,6 +374,10 @@ resolve_all(struct warm *w, char *err, size_t err_size)
 		return -1;
 	}
 	if ((w->ctx = resolve_ctx_new(w->cfg, w->base, err, err_size)) == NULL)
+		return -1;
+	if (w->cfg->mta_sts &&
+	    (w->fetcher = stsfetch_ctx_new(w->base, w->cfg->mta_sts_ca_file,
+	         w->cfg->mta_sts_timeout_ms, err, err_size)) == NULL)
 		return -1;
 	if (w->progress != NULL) {
 		w->progress_ev =
@@ -320,12 +433,16 @@ write_cdb(struct warm *w, struct cdbwrite *cw, char *err, size_t err_size)
 			}
 			st->kept++;
 			rec = k->old;
-		} else {
+		} else if (k->has_sts_rec)
+			rec = k->sts_rec;
+		else {
+			memset(&rec, 0, sizeof(rec));
 			rec.reply = k->decision.reply;
 			rec.expires = (int64_t)store_expiry(w->now,
 			    k->decision.ttl, w->cfg->min_ttl, w->cfg->max_ttl);
 			rec.stored = (int64_t)w->now;
 		}
+		st->sts_policies += rec.sts != NULL;
 		if ((len = record_encode(&rec, val, sizeof(val))) < 0)
 			continue;
 		if (cdbwrite_add(cw, k->key, strlen(k->key), val, (size_t)len,
@@ -450,11 +567,16 @@ out:
 	stats->seconds = elapsed_ms(&w.started) / 1e3;
 	if (w.progress_ev != NULL)
 		event_free(w.progress_ev);
+	stsfetch_ctx_free(w.fetcher);
 	resolve_ctx_free(w.ctx);
 	if (w.base != NULL)
 		event_base_free(w.base);
-	for (size_t i = 0; i < w.count; i++)
+	for (size_t i = 0; i < w.count; i++) {
+		resolve_job_free(w.keys[i].job);
 		free(w.keys[i].key);
+		free(w.keys[i].old_sts);
+		free(w.keys[i].sts_text);
+	}
 	free(w.keys);
 	return rc;
 }
@@ -493,6 +615,9 @@ warm_main(const struct config *cfg, int argc, char **argv)
 	printf("warm: dane-only %zu, dane %zu, notfound %zu, temp %zu "
 	       "(previous kept %zu, dropped %zu)\n",
 	    st.dane_only, st.dane, st.notfound, st.temp, st.kept, st.dropped);
+	printf("warm: mta-sts: %zu policies fetched, %zu fetches failed; "
+	       "%zu records with a policy\n",
+	    st.sts_fetched, st.sts_fetch_failed, st.sts_policies);
 	if (rc < 0) {
 		fprintf(stderr,
 		    "danemap: warm: %s; the old cache file is "

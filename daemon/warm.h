@@ -8,6 +8,12 @@
  * validation is dropped, so the daemon looks it up live (and defers).
  * If the CDB cannot be written, the old one stays as it was and the
  * journal keys are kept for the next run.
+ *
+ * MTA-STS (mta_sts = yes) as the daemon does it, after a DANE NOTFOUND
+ * (RFC 8461 §5.1): an unchanged id keeps the cached policy, a changed one
+ * is fetched; and a policy with less than half its max_age left is
+ * fetched again before it expires (the proactive refresh of §5.1). A
+ * fetch that fails keeps the old policy while it lasts.
  */
 #ifndef DANEMAP_WARM_H
 #define DANEMAP_WARM_H
@@ -23,6 +29,9 @@ struct warm_stats {
 	size_t from_lists;   /* ... in the given lists */
 	size_t invalid;      /* list lines that are no lookup key */
 	size_t dane_only, dane, notfound, temp;
+	size_t sts_policies;      /* records written with an MTA-STS policy */
+	size_t sts_fetched;       /* policies fetched */
+	size_t sts_fetch_failed;  /* fetches that failed (or could not start) */
 	size_t kept;            /* TEMP, previous record kept */
 	size_t dropped;         /* TEMP, no usable previous record */
 	size_t written;         /* records in the new CDB */

@@ -22,6 +22,10 @@
 # and a removed TXT record leave the cached policy in force; requests for
 # a domain whose policy host is slow share one fetch, and answers for
 # other domains do not wait for it; mta_sts_max_fetches bounds fetches.
+# And `danemap warm`: policies go into the cache file (record version 2,
+# listed by `dump`) and the daemon answers them from there without a
+# fetch; an unchanged id is not fetched again; past half its max_age a
+# policy is refreshed, and a refresh that fails keeps the old one.
 . "$(dirname "$0")/common.sh"
 
 STSGET="${DANEMAP_WRAPPER:-} $top_builddir/tests/testbed/stsget"
@@ -398,4 +402,55 @@ if daemon_stop; then
 else
 	fail "danemapd exit status at stop"
 fi
+
+# ------------------------------------------------------------ warm
+mkdir -p "$dir/wstate"
+age=$((8 * TIME_SCALE))
+rm -f "$web/sites/mta-sts.sts-unsigned.test/delay"
+site sts-unsigned "version: STSv1\nmode: enforce\nmx: mx1.sts-unsigned.test\nmax_age: $age\n"
+{
+	grep -v '^state_dir\|^cache_file\|^listen' "$dir/d.conf"
+	echo "state_dir = $dir/wstate"
+	echo "cache_file = $dir/wstate/cache.cdb"
+	echo "listen = unix:$sock"
+} >"$dir/w.conf"
+echo sts-unsigned.test >"$dir/keys.txt"
+# warm_sts LABEL FETCHED FAILED WITH: warm's MTA-STS summary
+warm_sts() {
+	$DANEMAP -c "$dir/w.conf" warm -f "$dir/keys.txt" >"$dir/warm.out" 2>&1
+	rc=$?
+	want="warm: mta-sts: $2 policies fetched, $3 fetches failed; $4 records with a policy"
+	if [ $rc = 0 ] && grep -qxF "$want" "$dir/warm.out"; then
+		pass "warm: $1: $2 fetched, $3 failed, $4 kept"
+	else
+		fail "warm: $1: exit $rc, wanted '$want': $(cat "$dir/warm.out")"
+	fi
+}
+warm_sts "a new policy" 1 0 1
+$DANEMAP -c "$dir/w.conf" dump >"$dir/dump.out" 2>&1
+if grep -q "^sts-unsigned\.test	notfound	" "$dir/dump.out" &&
+	grep -q "^sts-unsigned\.test	mta-sts/enforce	.*	policy id=20261130 mx=mx1.sts-unsigned.test$" "$dir/dump.out"; then
+	pass "dump lists the cached policy"
+else
+	fail "dump: $(cat "$dir/dump.out")"
+fi
+warm_sts "id unchanged, policy young: no fetch" 0 0 1
+# the daemon answers it from the file, without a fetch
+: >"$dlog"
+if daemon_start "$dir/w.conf" "$sock" "$dlog"; then
+	dask sts-unsigned.test "OK secure match=mx1.sts-unsigned.test servername=hostname" "from the warmed file"
+	daemon_stop || fail "danemapd exit status at stop"
+	# cache file answers are counted, not logged one by one
+	grep -q 'statistics: 1 answers .* cdb=1 .* sts=1 ' "$dlog" &&
+		! grep -q "mta-sts policy fetched" "$dlog" &&
+		pass "danemapd: the policy came from the cache file, no fetch" ||
+		fail "danemapd: warmed policy not answered from the file: $(cat "$dlog")"
+else
+	fail "danemapd did not start on the warmed file"
+fi
+sleep $((age / 2 + 1))
+echo 404 >"$web/sites/mta-sts.sts-unsigned.test/status"
+warm_sts "refresh due, fetch fails: the old policy kept" 0 1 1
+rm -f "$web/sites/mta-sts.sts-unsigned.test/status"
+warm_sts "refresh due: fetched again" 1 0 1
 finish

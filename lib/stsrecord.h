@@ -1,0 +1,45 @@
+/*
+ * stsrecord: what is kept for a domain key once MTA-STS has had its say
+ * (RFC 8461 §5.1, doc/design.md §9), the same for the daemon and the
+ * warmer: the answer DANE gave (NOTFOUND), fresh for the shorter of its
+ * TTL and the _mta-sts record's, and the policy that applies, if any,
+ * which the answer never outlives.
+ *
+ * Deliberately not here: the §5.1 decision itself (sts_plan), fetching
+ * (stsfetch), where records are kept (store, cdbwrite).
+ */
+#ifndef DANEMAP_STSRECORD_H
+#define DANEMAP_STSRECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "policy.h"
+#include "record.h"
+#include "resolve.h"
+#include "sts.h"
+
+/*
+ * stsrecord_make: the record for a key whose DANE decision d was NOTFOUND
+ * and whose MTA-STS plan came out as plan (CACHED with policy, or NONE).
+ * failed: a fetch was due and did not happen or failed; an answer
+ * without a policy then lives only min_ttl, so the fetch is tried again
+ * soon. rec->sts points into text (STS_CACHED_TEXT_MAX + 1 bytes).
+ */
+void stsrecord_make(const struct policy_decision *d,
+    const struct resolve_sts *sts, enum sts_plan plan,
+    const struct sts_cached *policy, bool failed, time_t now,
+    unsigned min_ttl, unsigned max_ttl, struct record *rec, char *text);
+
+/* stsrecord_fetched: the cached form of a policy fetched now under the
+ * record sts found. */
+void stsrecord_fetched(struct sts_cached *c, const struct resolve_sts *sts,
+    const struct sts_policy *p, time_t now);
+
+/* stsrecord_addrs: the policy host's addresses as stsfetch_start takes
+ * them; their number. */
+size_t stsrecord_addrs(const struct resolve_sts *sts,
+    const char *addrs[RESOLVE_STS_ADDRS]);
+
+#endif
