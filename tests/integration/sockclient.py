@@ -15,7 +15,8 @@
       of its key's allowed replies. Prints how many of each it saw.
   sockclient.py ask SOCKET KEY [KEY...]
       one connection, the keys in one packet; prints each reply. With
-      SOCKCLIENT_SENT=FILE in the environment, creates FILE once sent.
+      SOCKCLIENT_SENT=FILE in the environment, creates FILE once sent;
+      SOCKCLIENT_TIMEOUT=SECONDS waits that long for replies (10).
 
 SOCKET is a unix socket path or HOST:PORT. Prints PASS/FAIL lines and
 "N passed, M failed"; exits 1 on any failure.
@@ -47,12 +48,14 @@ def request(key):
 
 
 def connect(target):
+    # SOCKCLIENT_TIMEOUT: seconds to wait for a reply (a slow fetch)
+    timeout = float(os.environ.get("SOCKCLIENT_TIMEOUT", "10"))
     if ":" in target and not target.startswith("/"):
         host, port = target.rsplit(":", 1)
-        s = socket.create_connection((host, int(port)), timeout=10)
+        s = socket.create_connection((host, int(port)), timeout=timeout)
     else:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
+        s.settimeout(timeout)
         s.connect(target)
     return s
 

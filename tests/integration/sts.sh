@@ -317,7 +317,8 @@ daemon_start "$dir/d.conf" "$sock" "$dlog" || fail "danemapd did not restart"
 echo $((3 * TIME_SCALE)) >"$web/sites/mta-sts.sts-unsigned.test/delay"
 rm -f "$web/sites/mta-sts.sts-enforce.test/status"
 retxt sts-enforce.test 20261203
-ask "$sock" sts-unsigned.test >"$dir/slow.out" &
+SOCKCLIENT_TIMEOUT=$((10 * TIME_SCALE)) ask "$sock" sts-unsigned.test \
+	>"$dir/slow.out" &
 sleep "$TIME_SCALE"
 dask sts-enforce.test "NOTFOUND " "a fetch beyond mta_sts_max_fetches is not made"
 grep -q "key=sts-enforce.test mta-sts policy not fetched: mta_sts_max_fetches" "$dlog" &&
