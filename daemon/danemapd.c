@@ -203,6 +203,8 @@ reload(struct server *srv)
 		log_close();
 		log_open("danemapd", srv->foreground, next.syslog_facility);
 	}
+	if (next.tlsrpt != srv->cfg.tlsrpt)
+		store_drop_frames(srv->store); /* MTA-STS replies change */
 	srv->cfg = next;
 	log_set_level((enum log_level)srv->cfg.log_level);
 	cdb_use(srv);

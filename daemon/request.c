@@ -71,14 +71,23 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	cdb_warning(srv);
 	source = hit.source == STORE_SOURCE_CDB ? SOURCE_CDB : SOURCE_MEMORY;
 	/* an answer with an MTA-STS policy is fresh no longer than the
-	 * policy: one that is enforced answers with it */
+	 * policy: one that is enforced answers with it, formatted once and
+	 * then kept with the entry (an empty frame: none is enforced) */
 	if (sr == STORE_FRESH && hit.sts != NULL &&
-	    hit.reply == POLICY_REPLY_NOTFOUND &&
-	    (len = sts_frame(srv, mk.name, hit.sts, hit.sts_len, now, frame,
-	         sizeof(frame))) >= 0) {
-		conn_answer_frame(c, key, key_len, frame, (size_t)len, KIND_STS,
-		    source);
-		return;
+	    hit.reply == POLICY_REPLY_NOTFOUND) {
+		if (hit.frame == NULL) {
+			len = sts_frame(srv, mk.name, hit.sts, hit.sts_len, now,
+			    frame, sizeof(frame));
+			(void)store_keep_frame(srv->store, mk.norm,
+			    strlen(mk.norm), frame, len < 0 ? 0 : (size_t)len);
+			hit.frame = frame;
+			hit.frame_len = len < 0 ? 0 : (size_t)len;
+		}
+		if (hit.frame_len > 0) {
+			conn_answer_frame(c, key, key_len, hit.frame,
+			    hit.frame_len, KIND_STS, source);
+			return;
+		}
 	}
 	if (sr == STORE_FRESH &&
 	    (fr = fixed_reply_of(srv, hit.reply)) != NULL) {

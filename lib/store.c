@@ -39,6 +39,8 @@ struct store_entry {
 	time_t stored;        /* when the lookup behind it was made */
 	uint32_t checked_gen; /* CDB generation it beats; 0: not compared */
 	char *sts;        /* the MTA-STS policy's text, or NULL */
+	char *frame;      /* the caller's reply for it, or NULL */
+	uint32_t frame_len;
 	uint16_t sts_len;
 	uint8_t reply;
 	bool from_cdb; /* a copy of a CDB record */
@@ -140,6 +142,7 @@ remove_entry(struct store *store, struct store_entry *e)
 	TAILQ_REMOVE(&store->lru, e, lru);
 	store->count--;
 	free(e->sts);
+	free(e->frame);
 	free(e);
 }
 
@@ -162,6 +165,8 @@ memory_get(struct store *store, const char *key, size_t len, uint32_t hash,
 	hit->source = e->from_cdb ? STORE_SOURCE_CDB : STORE_SOURCE_MEMORY;
 	hit->sts = e->sts;
 	hit->sts_len = e->sts_len;
+	hit->frame = e->frame;
+	hit->frame_len = e->frame_len;
 	*entry = e;
 	return now < e->expires ? STORE_FRESH : STORE_STALE;
 }
@@ -209,6 +214,8 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 	hit->source = STORE_SOURCE_CDB;
 	hit->sts = rec.sts;
 	hit->sts_len = rec.sts_len;
+	hit->frame = NULL;
+	hit->frame_len = 0;
 	return now < hit->expires ? STORE_FRESH : STORE_STALE;
 }
 
@@ -292,6 +299,7 @@ memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
 	e = find(store, key, len, hash, &link);
 	if (e != NULL) {
 		free(e->sts);
+		free(e->frame);
 	} else {
 		if ((e = malloc(sizeof(*e) + len)) == NULL) {
 			free(sts);
@@ -312,6 +320,8 @@ memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
 	e->from_cdb = from_cdb;
 	e->sts = sts;
 	e->sts_len = (uint16_t)hit->sts_len;
+	e->frame = NULL;
+	e->frame_len = 0;
 	lru_touch(store, e);
 	while (store->count > store->max)
 		remove_entry(store, TAILQ_LAST(&store->lru, store_lru));
@@ -334,6 +344,40 @@ store_put(struct store *store, const char *key, size_t len,
 		return -1;
 	return memory_put(store, key, len, store_hash(store, key, len), &hit,
 	    false);
+}
+
+int
+store_keep_frame(struct store *store, const char *key, size_t len,
+    const char *frame, size_t frame_len)
+{
+	struct store_entry **link, *e;
+	char *copy;
+
+	if (store->max == 0 || len == 0 || len > STORE_KEY_MAX ||
+	    frame_len > UINT32_MAX)
+		return -1;
+	e = find(store, key, len, store_hash(store, key, len), &link);
+	if (e == NULL || e->sts == NULL ||
+	    (copy = malloc(frame_len > 0 ? frame_len : 1)) == NULL)
+		return -1;
+	if (frame_len > 0)
+		memcpy(copy, frame, frame_len);
+	free(e->frame);
+	e->frame = copy;
+	e->frame_len = (uint32_t)frame_len;
+	return 0;
+}
+
+void
+store_drop_frames(struct store *store)
+{
+	struct store_entry *e;
+
+	TAILQ_FOREACH(e, &store->lru, lru) {
+		free(e->frame);
+		e->frame = NULL;
+		e->frame_len = 0;
+	}
 }
 
 size_t
@@ -360,6 +404,7 @@ store_free(struct store *store)
 
 		TAILQ_REMOVE(&store->lru, e, lru);
 		free(e->sts);
+		free(e->frame);
 		free(e);
 	}
 	free(store->buckets);

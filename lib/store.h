@@ -58,6 +58,10 @@ struct store_hit {
 	 * text, checked), or NULL; valid until the next call on the store. */
 	const char *sts;
 	size_t sts_len;
+	/* The reply the caller made for that policy (store_keep_frame), or
+	 * NULL; same lifetime. frame_len 0: the caller found none applies. */
+	const char *frame;
+	size_t frame_len;
 };
 
 /*
@@ -87,6 +91,20 @@ enum store_result store_get(struct store *store, const char *key, size_t len,
  */
 int store_put(struct store *store, const char *key, size_t len,
     const struct record *rec);
+
+/*
+ * store_keep_frame: keep frame[0..len) (len may be 0) with key's memory
+ * entry, if it holds an MTA-STS policy, for store_get to hand back until
+ * the entry is replaced: a policy's reply is then formatted once, not at
+ * every answer. Returns 0, or -1 if there is no such entry or memory ran
+ * out (nothing kept; the caller formats again next time).
+ */
+int store_keep_frame(struct store *store, const char *key, size_t len,
+    const char *frame, size_t frame_len);
+
+/* store_drop_frames: forget every kept frame (the way replies are made
+ * changed, e.g. tlsrpt on a reload). */
+void store_drop_frames(struct store *store);
 
 /* store_count: memory entries held, fresh or stale. */
 size_t store_count(const struct store *store);

@@ -521,7 +521,10 @@ sts_cached_decode(const char *text, size_t len, struct sts_cached *c)
 	size_t wl;
 	int64_t fetched = 0;
 
-	memset(c, 0, sizeof(*c));
+	/* not memset: the struct is ~8 KB and this runs for every cached
+	 * answer; every field read later is set here */
+	c->policy.mode = STS_MODE_NONE;
+	c->policy.mx_count = 0;
 	if (len > STS_CACHED_TEXT_MAX || !next_word(&p, end, &w, &wl) ||
 	    wl > 18 || (wl > 1 && w[0] == '0'))
 		return -1;
@@ -537,6 +540,7 @@ sts_cached_decode(const char *text, size_t len, struct sts_cached *c)
 		if (!is_alnum((unsigned char)w[i]))
 			return -1;
 	memcpy(c->id, w, wl);
+	c->id[wl] = '\0';
 	if (!next_word(&p, end, &w, &wl))
 		return -1;
 	if (value_is(w, wl, "enforce"))
@@ -557,6 +561,7 @@ sts_cached_decode(const char *text, size_t len, struct sts_cached *c)
 			if (w[i] >= 'A' && w[i] <= 'Z')
 				return -1; /* kept lower-cased */
 		memcpy(c->policy.mx[c->policy.mx_count], w, wl);
+		c->policy.mx[c->policy.mx_count][wl] = '\0';
 		c->policy.mx_count++;
 	}
 	if (c->policy.mode != STS_MODE_NONE && c->policy.mx_count == 0)

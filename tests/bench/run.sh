@@ -9,7 +9,10 @@
 #              machine's protocol round-trip limit) and against danemapd
 #              answering cached keys, same client, same run; 1, 8, 64 and
 #              512 connections, unix socket and loopback TCP; danemapd's
-#              throughput as a ratio of smfixed's.
+#              throughput as a ratio of smfixed's. Then the same for
+#              cached MTA-STS answers (rows unix/sts, inet/sts: policies
+#              from a cache file cdbbuild -s wrote; smfixed answers a
+#              reply as long).
 #  load        1,000 connections, 1,000,000 requests over cached keys and
 #              20,000 keys that start uncached (live lookups); every reply
 #              checked; the daemon's RSS after warm-up and at the end.
@@ -21,7 +24,8 @@
 #              SIGHUP); the goal is 10 ms.
 #  cost        instructions per cached answer, from callgrind (two runs
 #              of different length, the difference per answer): the
-#              number to compare across changes on a noisy machine.
+#              number to compare across changes on a noisy machine; for
+#              DANE answers and for MTA-STS ones.
 #  cold        cold validation: 10,000 distinct domains, each its own zone
 #              (coldzones.sh: 60% DANE, 20% mixed, 20% insecure) in a
 #              second bed, TLD dnstest, at 10.53.0.1 port 53 inside the
@@ -126,6 +130,8 @@ smload_keys() {
 case " $parts " in *" throughput "*)
 	echo
 	echo "== throughput: cached answers vs the protocol limit ($requests requests a run)"
+	# MTA-STS answers come from a warmed cache file (policies in it)
+	"$BENCH/cdbbuild" -s "$dir/state/cache.cdb" 1000 "$dir/sts.keys" >/dev/null
 	daemon_start "$dir/bench.conf" "$sock" "$dir/d.log" || { cat "$dir/d.log"; exit 1; }
 	smload_keys -c 1 -n 8 "unix:$sock" >/dev/null # fill the cache
 	printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' via conns "fixed r/s" \
@@ -142,6 +148,31 @@ case " $parts " in *" throughput "*)
 			d=$(smload_keys -c $c -n "$requests" "$dt" 2>&1)
 			fr=$(field "$f" rps) dr=$(field "$d" rps)
 			printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' $via $c "$fr" "$dr" \
+				"$(echo "$dr $fr" | awk '{ printf "%.2f", $1 / $2 }')" \
+				"$(field "$d" p50)" "$(field "$d" p99)" "$(field "$d" max)"
+			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
+				echo "  danemapd: $d"
+		done
+		fixed_down
+	done
+	# cached MTA-STS answers ("OK secure match=... servername=hostname"),
+	# against smfixed answering a reply of the same length
+	sts_reply=$(head -n 1 "$dir/sts.keys" | sed 's/^[^=]*=//')
+	"$BENCH/smload" -c 1 -n 200 -f "$dir/sts.keys" "unix:$sock" >/dev/null # into memory
+	for via in unix inet; do
+		if [ $via = unix ]; then
+			ft="unix:$dir/fixed.sock" dt="unix:$sock"
+		else
+			ft="inet:127.0.0.1:$((iport + 1))" dt="inet:127.0.0.1:$iport"
+		fi
+		"$BENCH/smfixed" "$ft" "$sts_reply" &
+		fpid=$!
+		sleep 0.3
+		for c in 1 8 64 512; do
+			f=$("$BENCH/smload" -c $c -n "$requests" -f "$dir/sts.keys" "$ft" 2>&1)
+			d=$("$BENCH/smload" -c $c -n "$requests" -f "$dir/sts.keys" "$dt" 2>&1)
+			fr=$(field "$f" rps) dr=$(field "$d" rps)
+			printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' "$via/sts" $c "$fr" "$dr" \
 				"$(echo "$dr $fr" | awk '{ printf "%.2f", $1 / $2 }')" \
 				"$(field "$d" p50)" "$(field "$d" p99)" "$(field "$d" max)"
 			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
@@ -264,6 +295,23 @@ case " $parts " in *" cost "*)
 		a=$(sed -n 's/^summary: //p' "$dir/cg.5000")
 		b=$(sed -n 's/^summary: //p' "$dir/cg.25000")
 		echo "$(( (b - a) / 20000 )) instructions per cached answer (log_level ${BENCH_LOG_LEVEL:-info})"
+		# the same for cached MTA-STS answers (policies in the file)
+		"$BENCH/cdbbuild" -s "$dir/state/cache.cdb" 1000 "$dir/cost.keys" >/dev/null
+		for n in 5000 25000; do
+			rm -f "$sock"
+			valgrind --tool=callgrind --callgrind-out-file="$dir/cgs.$n" \
+				"$top_builddir/daemon/danemapd" -f -c "$dir/bench.conf" \
+				2>"$dir/cgs.$n.log" &
+			vpid=$!
+			i=0
+			while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+			"$BENCH/smload" -c 1 -n $n -f "$dir/cost.keys" "unix:$sock" >/dev/null
+			kill -TERM $vpid
+			wait $vpid
+		done
+		a=$(sed -n 's/^summary: //p' "$dir/cgs.5000")
+		b=$(sed -n 's/^summary: //p' "$dir/cgs.25000")
+		echo "$(( (b - a) / 20000 )) instructions per cached MTA-STS answer"
 	else
 		echo "no valgrind: not measured"
 	fi

@@ -3,7 +3,9 @@
  * parsers never read past their input; whatever policy they accept holds
  * only well-formed mx patterns, matches its own patterns' hosts as §4.1
  * says, and its Postfix reply (with TLS-RPT attributes) holds nothing but
- * printable ASCII, no "{" or "}" of the policy's own, and fits.
+ * printable ASCII, no "{" or "}" of the policy's own, and fits. A cached
+ * policy's text (sts_cached_decode) that is accepted encodes back to the
+ * same bytes, with mx patterns held to the same rules.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,9 +24,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 	int n;
 
+	static struct sts_cached c;
+	static char again[STS_CACHED_TEXT_MAX + 1];
+
 	if (sts_txt_parse((const char *)data, size, id) == STS_TXT_OK &&
 	    (strlen(id) == 0 || strlen(id) > STS_ID_MAX))
 		abort();
+	if (sts_cached_decode((const char *)data, size, &c) == 0) {
+		n = sts_cached_encode(&c, again, sizeof(again));
+		if (n < 0 || (size_t)n != size || memcmp(again, data, size) != 0)
+			abort();
+		for (size_t i = 0; i < c.policy.mx_count; i++)
+			if (strpbrk(c.policy.mx[i], " =:{},\t") != NULL)
+				abort();
+	}
 	if (sts_policy_parse((const char *)data, size, &p, &why) != 0)
 		return 0;
 	if (p.mode != STS_MODE_NONE && p.mx_count == 0)

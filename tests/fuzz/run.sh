@@ -19,7 +19,7 @@ sources_for() {
 	fuzz_netstring) echo lib/netstring.c ;;
 	fuzz_sockmap) echo lib/sockmap.c lib/netstring.c ;;
 	fuzz_mapkey) echo lib/mapkey.c ;;
-	fuzz_record) echo lib/record.c ;;
+	fuzz_record) echo lib/record.c lib/sts.c ;;
 	fuzz_config) echo lib/configfile.c lib/log.c ;;
 	fuzz_answer) echo lib/answer.c lib/policy.c lib/tlsa.c ;;
 	fuzz_sts) echo lib/sts.c ;;

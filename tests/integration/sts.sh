@@ -369,9 +369,25 @@ warm_sts "id unchanged, policy young: no fetch" 0 0 1
 : >"$dlog"
 if daemon_start "$dir/w.conf" "$sock" "$dlog"; then
 	dask sts-unsigned.test "OK secure match=mx1.sts-unsigned.test servername=hostname" "from the warmed file"
+	dask sts-unsigned.test "OK secure match=mx1.sts-unsigned.test servername=hostname" "again, the kept reply"
+	# a reload turning tlsrpt on changes the cached answer's reply too
+	cp "$dir/w.conf" "$dir/w0.conf"
+	echo "tlsrpt = yes" >>"$dir/w.conf"
+	kill -HUP "$dpid"
+	i=0
+	while ! grep -q "configuration reloaded" "$dlog" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	case "$(ask "$sock" sts-unsigned.test)" in
+	"OK secure match=mx1.sts-unsigned.test servername=hostname policy_type=sts policy_domain=sts-unsigned.test "*)
+		pass "danemapd: tlsrpt turned on by a reload reaches cached answers" ;;
+	*) fail "danemapd: after the tlsrpt reload: $(ask "$sock" sts-unsigned.test)" ;;
+	esac
+	mv "$dir/w0.conf" "$dir/w.conf"
 	daemon_stop || fail "danemapd exit status at stop"
 	# cache file answers are counted, not logged one by one
-	grep -q 'statistics: 1 answers .* cdb=1 .* sts=1 ' "$dlog" &&
+	grep -q 'statistics: 3 answers .* cdb=3 .* sts=3 ' "$dlog" &&
 		! grep -q "mta-sts policy fetched" "$dlog" &&
 		pass "danemapd: the policy came from the cache file, no fetch" ||
 		fail "danemapd: warmed policy not answered from the file: $(cat "$dlog")"
