@@ -106,9 +106,10 @@ fi
 
 keys="dane-one.test=OK dane-only|dane-two.test=OK dane-only|mixed.test=OK dane|unsigned.test=NOTFOUND |nullmx.test=NOTFOUND |implicit.test=OK dane-only|unusable.test=OK dane|nx.test=NOTFOUND "
 
-# fixed_up TARGET / fixed_down: the fixed-reply server, started and stopped
+# fixed_up TARGET [REPLY] / fixed_down: the fixed-reply server, started and
+# stopped
 fixed_up() {
-	"$BENCH/smfixed" "$1" &
+	"$BENCH/smfixed" "$@" &
 	fpid=$!
 	sleep 0.3
 }
@@ -126,6 +127,61 @@ smload_keys() {
 	unset IFS
 	"$BENCH/smload" "$@"
 }
+# smload_sts ARGS...: smload with the MTA-STS keys cdbbuild -s listed
+smload_sts() {
+	"$BENCH/smload" -f "$dir/sts.keys" "$@"
+}
+
+# throughput_rows LOAD LABEL [REPLY]: the table's rows for unix and TCP,
+# 1 to 512 connections: the LOAD function against smfixed (answering
+# REPLY) and against danemapd, same client, same run
+throughput_rows() {
+	load=$1 label=$2
+	shift 2
+	for via in unix inet; do
+		if [ $via = unix ]; then
+			ft="unix:$dir/fixed.sock" dt="unix:$sock"
+		else
+			ft="inet:127.0.0.1:$((iport + 1))" dt="inet:127.0.0.1:$iport"
+		fi
+		fixed_up "$ft" "$@"
+		for c in 1 8 64 512; do
+			f=$($load -c $c -n "$requests" "$ft" 2>&1)
+			d=$($load -c $c -n "$requests" "$dt" 2>&1)
+			fr=$(field "$f" rps) dr=$(field "$d" rps)
+			printf '%-8s %6s %10s %10s %6s %9s %9s %9s\n' "$via$label" $c \
+				"$fr" "$dr" \
+				"$(echo "$dr $fr" | awk '{ printf "%.2f", $1 / $2 }')" \
+				"$(field "$d" p50)" "$(field "$d" p99)" "$(field "$d" max)"
+			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
+				echo "  danemapd: $d"
+		done
+		fixed_down
+	done
+}
+
+# cost_per_answer [-s]: instructions per cached answer under callgrind:
+# 5,000 and 25,000 answers from memory (keys first read from a cache
+# file cdbbuild [-s] wrote), one connection; the difference over 20,000
+# is one answer's cost without the daemon's start and stop
+cost_per_answer() {
+	"$BENCH/cdbbuild" "$@" "$dir/state/cache.cdb" 1000 "$dir/cost.keys" >/dev/null
+	for n in 5000 25000; do
+		rm -f "$sock"
+		valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$n" \
+			"$top_builddir/daemon/danemapd" -f -c "$dir/bench.conf" \
+			2>"$dir/cg.$n.log" &
+		vpid=$!
+		i=0
+		while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+		"$BENCH/smload" -c 1 -n $n -f "$dir/cost.keys" "unix:$sock" >/dev/null
+		kill -TERM $vpid
+		wait $vpid
+	done
+	a=$(sed -n 's/^summary: //p' "$dir/cg.5000")
+	b=$(sed -n 's/^summary: //p' "$dir/cg.25000")
+	echo $(( (b - a) / 20000 ))
+}
 
 case " $parts " in *" throughput "*)
 	echo
@@ -134,52 +190,13 @@ case " $parts " in *" throughput "*)
 	"$BENCH/cdbbuild" -s "$dir/state/cache.cdb" 1000 "$dir/sts.keys" >/dev/null
 	daemon_start "$dir/bench.conf" "$sock" "$dir/d.log" || { cat "$dir/d.log"; exit 1; }
 	smload_keys -c 1 -n 8 "unix:$sock" >/dev/null # fill the cache
-	printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' via conns "fixed r/s" \
+	printf '%-8s %6s %10s %10s %6s %9s %9s %9s\n' via conns "fixed r/s" \
 		"danemapd" ratio "p50 us" "p99 us" "max us"
-	for via in unix inet; do
-		if [ $via = unix ]; then
-			ft="unix:$dir/fixed.sock" dt="unix:$sock"
-		else
-			ft="inet:127.0.0.1:$((iport + 1))" dt="inet:127.0.0.1:$iport"
-		fi
-		fixed_up "$ft"
-		for c in 1 8 64 512; do
-			f=$(smload_keys -c $c -n "$requests" "$ft" 2>&1)
-			d=$(smload_keys -c $c -n "$requests" "$dt" 2>&1)
-			fr=$(field "$f" rps) dr=$(field "$d" rps)
-			printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' $via $c "$fr" "$dr" \
-				"$(echo "$dr $fr" | awk '{ printf "%.2f", $1 / $2 }')" \
-				"$(field "$d" p50)" "$(field "$d" p99)" "$(field "$d" max)"
-			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
-				echo "  danemapd: $d"
-		done
-		fixed_down
-	done
+	throughput_rows smload_keys ""
 	# cached MTA-STS answers ("OK secure match=... servername=hostname"),
-	# against smfixed answering a reply of the same length
-	sts_reply=$(head -n 1 "$dir/sts.keys" | sed 's/^[^=]*=//')
-	"$BENCH/smload" -c 1 -n 200 -f "$dir/sts.keys" "unix:$sock" >/dev/null # into memory
-	for via in unix inet; do
-		if [ $via = unix ]; then
-			ft="unix:$dir/fixed.sock" dt="unix:$sock"
-		else
-			ft="inet:127.0.0.1:$((iport + 1))" dt="inet:127.0.0.1:$iport"
-		fi
-		"$BENCH/smfixed" "$ft" "$sts_reply" &
-		fpid=$!
-		sleep 0.3
-		for c in 1 8 64 512; do
-			f=$("$BENCH/smload" -c $c -n "$requests" -f "$dir/sts.keys" "$ft" 2>&1)
-			d=$("$BENCH/smload" -c $c -n "$requests" -f "$dir/sts.keys" "$dt" 2>&1)
-			fr=$(field "$f" rps) dr=$(field "$d" rps)
-			printf '%-5s %6s %10s %10s %6s %9s %9s %9s\n' "$via/sts" $c "$fr" "$dr" \
-				"$(echo "$dr $fr" | awk '{ printf "%.2f", $1 / $2 }')" \
-				"$(field "$d" p50)" "$(field "$d" p99)" "$(field "$d" max)"
-			[ "$(field "$d" wrong)" = 0 ] && [ "$(field "$d" errors)" = 0 ] ||
-				echo "  danemapd: $d"
-		done
-		fixed_down
-	done
+	# against smfixed answering a reply as long
+	smload_sts -c 1 -n 200 "unix:$sock" >/dev/null # into memory
+	throughput_rows smload_sts /sts "$(head -n 1 "$dir/sts.keys" | sed 's/^[^=]*=//')"
 	echo "danemapd RSS after: $(rss "$dpid"), peak $(hwm "$dpid")"
 	# Closed-loop latency at 512 connections is queueing (512 / r/s for
 	# any server). Latency under a given offered load is what an MTA
@@ -275,43 +292,9 @@ esac
 case " $parts " in *" cost "*)
 	echo
 	echo "== cost: instructions per cached answer (callgrind; deterministic, unlike r/s)"
-	# 5,000 and 25,000 answers from memory (keys first read from a cache
-	# file), one connection; the difference over 20,000 is one answer's
-	# cost without the daemon's start and stop.
 	if command -v valgrind >/dev/null 2>&1; then
-		"$BENCH/cdbbuild" "$dir/state/cache.cdb" 1000 "$dir/cost.keys" >/dev/null
-		for n in 5000 25000; do
-			rm -f "$sock"
-			valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$n" \
-				"$top_builddir/daemon/danemapd" -f -c "$dir/bench.conf" \
-				2>"$dir/cg.$n.log" &
-			vpid=$!
-			i=0
-			while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-			"$BENCH/smload" -c 1 -n $n -f "$dir/cost.keys" "unix:$sock" >/dev/null
-			kill -TERM $vpid
-			wait $vpid
-		done
-		a=$(sed -n 's/^summary: //p' "$dir/cg.5000")
-		b=$(sed -n 's/^summary: //p' "$dir/cg.25000")
-		echo "$(( (b - a) / 20000 )) instructions per cached answer (log_level ${BENCH_LOG_LEVEL:-info})"
-		# the same for cached MTA-STS answers (policies in the file)
-		"$BENCH/cdbbuild" -s "$dir/state/cache.cdb" 1000 "$dir/cost.keys" >/dev/null
-		for n in 5000 25000; do
-			rm -f "$sock"
-			valgrind --tool=callgrind --callgrind-out-file="$dir/cgs.$n" \
-				"$top_builddir/daemon/danemapd" -f -c "$dir/bench.conf" \
-				2>"$dir/cgs.$n.log" &
-			vpid=$!
-			i=0
-			while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-			"$BENCH/smload" -c 1 -n $n -f "$dir/cost.keys" "unix:$sock" >/dev/null
-			kill -TERM $vpid
-			wait $vpid
-		done
-		a=$(sed -n 's/^summary: //p' "$dir/cgs.5000")
-		b=$(sed -n 's/^summary: //p' "$dir/cgs.25000")
-		echo "$(( (b - a) / 20000 )) instructions per cached MTA-STS answer"
+		echo "$(cost_per_answer) instructions per cached answer (log_level ${BENCH_LOG_LEVEL:-info})"
+		echo "$(cost_per_answer -s) instructions per cached MTA-STS answer (policies from the cache file)"
 	else
 		echo "no valgrind: not measured"
 	fi
