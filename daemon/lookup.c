@@ -233,10 +233,8 @@ lookup_sts_answer(struct lookup *lk, enum sts_plan plan,
 static const struct sts_cached *
 lookup_cached(const struct lookup *lk, struct sts_cached *c)
 {
-	if (lk->stale_sts == NULL ||
-	    sts_cached_decode(lk->stale_sts, strlen(lk->stale_sts), c) != 0)
-		return NULL;
-	return c;
+	return stsrecord_cached(lk->stale_sts,
+	    lk->stale_sts != NULL ? strlen(lk->stale_sts) : 0, c);
 }
 
 static void

@@ -248,10 +248,8 @@ sts_keep(struct warm_key *k, enum sts_plan plan,
 static const struct sts_cached *
 old_policy(const struct warm_key *k, struct sts_cached *c)
 {
-	if (!k->has_old || k->old.sts == NULL ||
-	    sts_cached_decode(k->old.sts, k->old.sts_len, c) != 0)
-		return NULL;
-	return c;
+	return k->has_old ? stsrecord_cached(k->old.sts, k->old.sts_len, c)
+	                  : NULL;
 }
 
 static void

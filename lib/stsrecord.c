@@ -45,6 +45,14 @@ stsrecord_fetched(struct sts_cached *c, const struct resolve_sts *sts,
 	c->policy = *p;
 }
 
+const struct sts_cached *
+stsrecord_cached(const char *text, size_t len, struct sts_cached *c)
+{
+	if (text == NULL || sts_cached_decode(text, len, c) != 0)
+		return NULL;
+	return c;
+}
+
 size_t
 stsrecord_addrs(const struct resolve_sts *sts,
     const char *addrs[RESOLVE_STS_ADDRS])

@@ -37,6 +37,11 @@ void stsrecord_make(const struct policy_decision *d,
 void stsrecord_fetched(struct sts_cached *c, const struct resolve_sts *sts,
     const struct sts_policy *p, time_t now);
 
+/* stsrecord_cached: the policy kept as text (NULL: none), decoded into
+ * c; NULL if there is none or it does not decode. */
+const struct sts_cached *stsrecord_cached(const char *text, size_t len,
+    struct sts_cached *c);
+
 /* stsrecord_addrs: the policy host's addresses as stsfetch_start takes
  * them; their number. */
 size_t stsrecord_addrs(const struct resolve_sts *sts,
