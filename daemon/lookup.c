@@ -354,7 +354,7 @@ lookup_done(struct resolve_job *job, void *arg)
 		    !store_stale_usable(lk->stale.expires, d->transient, now,
 		        srv->cfg.stale_ttl))
 			stale = NULL;
-		else if (lk->stale_sts != NULL &&
+		else if (lk->stale_sts != NULL && srv->cfg.mta_sts &&
 		    lk->stale.reply == POLICY_REPLY_NOTFOUND)
 			frame_len = sts_frame(srv, lk->key.name, lk->stale_sts,
 			    strlen(lk->stale_sts), now, frame, sizeof(frame));

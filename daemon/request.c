@@ -73,7 +73,7 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	/* an answer with an MTA-STS policy is fresh no longer than the
 	 * policy: one that is enforced answers with it, formatted once and
 	 * then kept with the entry (an empty frame: none is enforced) */
-	if (sr == STORE_FRESH && hit.sts != NULL &&
+	if (sr == STORE_FRESH && hit.sts != NULL && srv->cfg.mta_sts &&
 	    hit.reply == POLICY_REPLY_NOTFOUND) {
 		if (hit.frame == NULL) {
 			len = sts_frame(srv, mk.name, hit.sts, hit.sts_len, now,

@@ -384,10 +384,19 @@ if daemon_start "$dir/w.conf" "$sock" "$dlog"; then
 		pass "danemapd: tlsrpt turned on by a reload reaches cached answers" ;;
 	*) fail "danemapd: after the tlsrpt reload: $(ask "$sock" sts-unsigned.test)" ;;
 	esac
+	# and mta_sts = no stops cached policies being answered at once
+	{ cat "$dir/w0.conf"; echo "mta_sts = no"; } >"$dir/w.conf"
+	kill -HUP "$dpid"
+	i=0
+	while [ "$(grep -c "configuration reloaded" "$dlog")" -lt 2 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	dask sts-unsigned.test "NOTFOUND " "mta_sts = no by a reload: the cached policy is not answered"
 	mv "$dir/w0.conf" "$dir/w.conf"
 	daemon_stop || fail "danemapd exit status at stop"
 	# cache file answers are counted, not logged one by one
-	grep -q 'statistics: 3 answers .* cdb=3 .* sts=3 ' "$dlog" &&
+	grep -q 'statistics: 4 answers .* cdb=4 .* sts=3 ' "$dlog" &&
 		! grep -q "mta-sts policy fetched" "$dlog" &&
 		pass "danemapd: the policy came from the cache file, no fetch" ||
 		fail "danemapd: warmed policy not answered from the file: $(cat "$dlog")"
