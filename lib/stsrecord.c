@@ -22,6 +22,10 @@ stsrecord_make(const struct policy_decision *d,
 	/* the record's TTL too: a changed id is noticed when it expires */
 	if (sts->txt.answer == POLICY_ANSWER_DATA && sts->txt.ttl < ttl)
 		ttl = sts->txt.ttl;
+	/* a record that could not be looked up (timeout, bogus) is asked
+	 * again soon, like a failed fetch */
+	if (sts->txt.answer == POLICY_ANSWER_FAILED)
+		failed = true;
 	rec->expires =
 	    (int64_t)store_expiry(now, failed ? 0 : ttl, min_ttl, max_ttl);
 	if (plan != STS_PLAN_CACHED || policy == NULL ||

@@ -24,8 +24,9 @@
  * stsrecord_make: the record for a key whose DANE decision d was NOTFOUND
  * and whose MTA-STS plan came out as plan (CACHED with policy, or NONE).
  * failed: a fetch was due and did not happen or failed; an answer
- * without a policy then lives only min_ttl, so the fetch is tried again
- * soon. rec->sts points into text (STS_CACHED_TEXT_MAX + 1 bytes).
+ * then lives only min_ttl (and never past its policy), so the fetch is
+ * tried again soon; the same when the _mta-sts record itself could not
+ * be looked up (a timeout, a validation failure). rec->sts points into text (STS_CACHED_TEXT_MAX + 1 bytes).
  */
 void stsrecord_make(const struct policy_decision *d,
     const struct resolve_sts *sts, enum sts_plan plan,
