@@ -13,7 +13,8 @@
  * (RFC 8461 §5.1): an unchanged id keeps the cached policy, a changed one
  * is fetched; and a policy with less than half its max_age left is
  * fetched again before it expires (the proactive refresh of §5.1). A
- * fetch that fails keeps the old policy while it lasts.
+ * fetch that fails keeps the old policy while it lasts. A key holds its
+ * warm_concurrency slot until its fetch is over, which bounds fetches.
  */
 #ifndef DANEMAP_WARM_H
 #define DANEMAP_WARM_H
