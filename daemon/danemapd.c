@@ -248,7 +248,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		if (STAILQ_EMPTY(&c->requests))
 			conn_free(c);
 	}
+	/* a lookup may still resolve and then fetch a policy */
 	grace.tv_sec = srv->cfg.lookup_deadline_ms / 1000 + 2;
+	if (srv->cfg.mta_sts)
+		grace.tv_sec += srv->cfg.mta_sts_timeout_ms / 1000 + 1;
 	grace.tv_usec = 0;
 	xevent_add(srv->hard_stop, &grace);
 	maybe_finish_stop(srv);

@@ -209,10 +209,12 @@ lookup_answer(struct lookup *lk, const struct policy_decision *d,
 
 /* The MTA-STS plan carried out: keep the answer (with the policy that
  * applies, if any) and give it. failed: a fetch was due and did not
- * happen or failed, so an answer without a policy is retried soon. */
+ * happen or failed, so an answer without a policy is retried soon.
+ * fetched: policy was fetched just now for the requests waiting, which
+ * it answers whatever its max_age. */
 static void
 lookup_sts_answer(struct lookup *lk, enum sts_plan plan,
-    const struct sts_cached *policy, bool failed, time_t now)
+    const struct sts_cached *policy, bool failed, bool fetched, time_t now)
 {
 	struct server *srv = lk->srv;
 	const struct policy_decision *d = resolve_job_decision(lk->job);
@@ -224,7 +226,7 @@ lookup_sts_answer(struct lookup *lk, enum sts_plan plan,
 	    srv->cfg.min_ttl, srv->cfg.max_ttl, &rec, text);
 	if (rec.sts != NULL)
 		frame_len = sts_frame(srv, lk->key.name, rec.sts, rec.sts_len,
-		    now, frame, sizeof(frame));
+		    now, fetched, frame, sizeof(frame));
 	lookup_keep(srv, lk, &rec, now);
 	lookup_answer(lk, d, frame_len >= 0 ? frame : NULL, frame_len);
 }
@@ -261,7 +263,7 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 		    (unsigned)res->policy.max_age, res->policy.mx_count,
 		    res->ms);
 		stsrecord_fetched(&fresh, sts, &res->policy, now);
-		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, now);
+		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, true, now);
 	} else {
 		enum sts_plan plan = sts_plan_failed(old, (int64_t)now);
 
@@ -273,7 +275,7 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 		    plan == STS_PLAN_CACHED
 		        ? "the cached policy stays in force"
 		        : "no cached policy: none applies");
-		lookup_sts_answer(lk, plan, old, true, now);
+		lookup_sts_answer(lk, plan, old, true, false, now);
 	}
 	retired_reap(srv);
 	maybe_finish_stop(srv);
@@ -293,7 +295,7 @@ lookup_sts(struct lookup *lk, time_t now)
 	char key_log[KEY_LOG_MAX];
 
 	if (plan != STS_PLAN_FETCH) {
-		lookup_sts_answer(lk, plan, old, false, now);
+		lookup_sts_answer(lk, plan, old, false, false, now);
 		return;
 	}
 	if (sts->addr_count == 0)
@@ -321,7 +323,7 @@ lookup_sts(struct lookup *lk, time_t now)
 	    why,
 	    plan == STS_PLAN_CACHED ? "the cached policy stays in force"
 	                            : "no cached policy: none applies");
-	lookup_sts_answer(lk, plan, old, true, now);
+	lookup_sts_answer(lk, plan, old, true, false, now);
 }
 
 static void
@@ -336,7 +338,8 @@ lookup_done(struct resolve_job *job, void *arg)
 
 	TAILQ_REMOVE(&srv->running, lk, link);
 	srv->running_count--;
-	if (d->reply == POLICY_REPLY_NOTFOUND && resolve_job_sts(job)->asked)
+	if (d->reply == POLICY_REPLY_NOTFOUND && resolve_job_sts(job)->asked &&
+	    srv->cfg.mta_sts) /* (a reload may have turned it off) */
 		lookup_sts(lk, now); /* answers now, or after a fetch */
 	else if (d->reply != POLICY_REPLY_TEMP) {
 		struct record rec = { d->reply,
@@ -357,7 +360,8 @@ lookup_done(struct resolve_job *job, void *arg)
 		else if (lk->stale_sts != NULL && srv->cfg.mta_sts &&
 		    lk->stale.reply == POLICY_REPLY_NOTFOUND)
 			frame_len = sts_frame(srv, lk->key.name, lk->stale_sts,
-			    strlen(lk->stale_sts), now, frame, sizeof(frame));
+			    strlen(lk->stale_sts), now, false, frame,
+			    sizeof(frame));
 		while (stale != NULL && (r = next_waiter(lk)) != NULL) {
 			char key_log[KEY_LOG_MAX];
 
@@ -420,6 +424,9 @@ lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
 			if (hit->sts != NULL)
 				lk->stale_sts = xstrndup(hit->sts, hit->sts_len);
 			lk->stale.sts = NULL;
+			lk->stale.sts_len = 0;
+			lk->stale.frame = NULL; /* the store's, too */
+			lk->stale.frame_len = 0;
 		}
 		table_add(&srv->lookups, lk);
 		r->lookup = lk;

@@ -185,14 +185,14 @@ conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
 
 long
 sts_frame(const struct server *srv, const char *domain, const char *sts,
-    size_t sts_len, time_t now, char *buf, size_t size)
+    size_t sts_len, time_t now, bool fetched, char *buf, size_t size)
 {
 	struct sts_cached c;
 	static char text[STS_REPLY_MAX];
 	int len;
 
 	if (sts == NULL || sts_cached_decode(sts, sts_len, &c) != 0 ||
-	    !sts_cached_valid(&c, (int64_t)now) ||
+	    (!fetched && !sts_cached_valid(&c, (int64_t)now)) ||
 	    c.policy.mode != STS_MODE_ENFORCE)
 		return -1;
 	len = sts_reply_format(&c.policy, domain, srv->cfg.tlsrpt,

@@ -69,7 +69,9 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	now = time(NULL);
 	sr = store_get(srv->store, mk.norm, strlen(mk.norm), now, &hit);
 	cdb_warning(srv);
-	source = hit.source == STORE_SOURCE_CDB ? SOURCE_CDB : SOURCE_MEMORY;
+	source = sr == STORE_FRESH && hit.source == STORE_SOURCE_CDB
+	    ? SOURCE_CDB
+	    : SOURCE_MEMORY;
 	/* an answer with an MTA-STS policy is fresh no longer than the
 	 * policy: one that is enforced answers with it, formatted once and
 	 * then kept with the entry (an empty frame: none is enforced) */
@@ -77,9 +79,10 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 	    hit.reply == POLICY_REPLY_NOTFOUND) {
 		if (hit.frame == NULL) {
 			len = sts_frame(srv, mk.name, hit.sts, hit.sts_len, now,
-			    frame, sizeof(frame));
+			    false, frame, sizeof(frame));
 			(void)store_keep_frame(srv->store, mk.norm,
-			    strlen(mk.norm), frame, len < 0 ? 0 : (size_t)len);
+			    strlen(mk.norm), hit.sts, hit.sts_len, frame,
+			    len < 0 ? 0 : (size_t)len);
 			hit.frame = frame;
 			hit.frame_len = len < 0 ? 0 : (size_t)len;
 		}

@@ -245,10 +245,11 @@ void conn_answer_frame(struct conn *c, const char *key, size_t key_len,
     const char *frame, size_t len, enum answer_kind kind,
     enum answer_source source);
 /* sts_frame: the framed reply for domain's cached MTA-STS policy (sts,
- * as the store keeps it) if one applies now (unexpired, mode enforce);
- * its length, or -1 if none applies. */
+ * as the store keeps it) if one applies now (unexpired, or fetched just
+ * now for the requests waiting; mode enforce); its length, or -1 if none
+ * applies. */
 long sts_frame(const struct server *srv, const char *domain, const char *sts,
-    size_t sts_len, time_t now, char *buf, size_t size);
+    size_t sts_len, time_t now, bool fetched, char *buf, size_t size);
 void request_answer_fixed(struct request *r, const struct fixed_reply *fr,
     enum answer_source source);
 void conn_answer_fixed(struct conn *c, const char *key, size_t key_len,

@@ -565,12 +565,13 @@ out:
 	stats->seconds = elapsed_ms(&w.started) / 1e3;
 	if (w.progress_ev != NULL)
 		event_free(w.progress_ev);
+	for (size_t i = 0; i < w.count; i++) /* before what they run on */
+		resolve_job_free(w.keys[i].job);
 	stsfetch_ctx_free(w.fetcher);
 	resolve_ctx_free(w.ctx);
 	if (w.base != NULL)
 		event_base_free(w.base);
 	for (size_t i = 0; i < w.count; i++) {
-		resolve_job_free(w.keys[i].job);
 		free(w.keys[i].key);
 		free(w.keys[i].old_sts);
 		free(w.keys[i].sts_text);

@@ -348,7 +348,7 @@ store_put(struct store *store, const char *key, size_t len,
 
 int
 store_keep_frame(struct store *store, const char *key, size_t len,
-    const char *frame, size_t frame_len)
+    const char *sts, size_t sts_len, const char *frame, size_t frame_len)
 {
 	struct store_entry **link, *e;
 	char *copy;
@@ -357,7 +357,10 @@ store_keep_frame(struct store *store, const char *key, size_t len,
 	    frame_len > UINT32_MAX)
 		return -1;
 	e = find(store, key, len, store_hash(store, key, len), &link);
-	if (e == NULL || e->sts == NULL ||
+	/* only for the policy it was made from (a file's record that could
+	 * not be copied into memory may differ from the entry's) */
+	if (e == NULL || e->sts == NULL || e->sts_len != sts_len ||
+	    memcmp(e->sts, sts, sts_len) != 0 ||
 	    (copy = malloc(frame_len > 0 ? frame_len : 1)) == NULL)
 		return -1;
 	if (frame_len > 0)

@@ -93,14 +93,15 @@ int store_put(struct store *store, const char *key, size_t len,
     const struct record *rec);
 
 /*
- * store_keep_frame: keep frame[0..len) (len may be 0) with key's memory
- * entry, if it holds an MTA-STS policy, for store_get to hand back until
- * the entry is replaced: a policy's reply is then formatted once, not at
- * every answer. Returns 0, or -1 if there is no such entry or memory ran
- * out (nothing kept; the caller formats again next time).
+ * store_keep_frame: keep frame[0..len) (len may be 0), made from the
+ * policy text sts[0..sts_len), with key's memory entry if that entry
+ * holds this very policy, for store_get to hand back until the entry is
+ * replaced: a policy's reply is then formatted once, not at every answer.
+ * Returns 0, or -1 if there is no such entry or memory ran out (nothing
+ * kept; the caller formats again next time).
  */
 int store_keep_frame(struct store *store, const char *key, size_t len,
-    const char *frame, size_t frame_len);
+    const char *sts, size_t sts_len, const char *frame, size_t frame_len);
 
 /* store_drop_frames: forget every kept frame (the way replies are made
  * changed, e.g. tlsrpt on a reload). */

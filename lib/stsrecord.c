@@ -37,6 +37,12 @@ stsrecord_make(const struct policy_decision *d,
 	/* fresh no longer than the policy is valid */
 	if (policy->fetched + (int64_t)policy->policy.max_age < rec->expires)
 		rec->expires = policy->fetched + (int64_t)policy->policy.max_age;
+	/* but a policy that asks to be kept less than min_ttl (max_age 0,
+	 * say) is not fetched again for every request: the answer lives
+	 * min_ttl, without the policy once that has expired */
+	if (policy->policy.max_age < min_ttl &&
+	    rec->expires < (int64_t)now + (int64_t)min_ttl)
+		rec->expires = (int64_t)store_expiry(now, 0, min_ttl, max_ttl);
 }
 
 void

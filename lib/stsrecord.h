@@ -26,7 +26,11 @@
  * failed: a fetch was due and did not happen or failed; an answer
  * then lives only min_ttl (and never past its policy), so the fetch is
  * tried again soon; the same when the _mta-sts record itself could not
- * be looked up (a timeout, a validation failure). rec->sts points into text (STS_CACHED_TEXT_MAX + 1 bytes).
+ * be looked up (a timeout, a validation failure). An answer never
+ * outlives its policy, unless the policy's max_age is below min_ttl:
+ * then it lives min_ttl (answered without the policy once that expired),
+ * so such a domain is not fetched from at every request. rec->sts points
+ * into text (STS_CACHED_TEXT_MAX + 1 bytes).
  */
 void stsrecord_make(const struct policy_decision *d,
     const struct resolve_sts *sts, enum sts_plan plan,

@@ -311,7 +311,8 @@ START_TEST(sts_policy_kept)
 	ck_assert_int_eq(memcmp(hit.sts, text, rec.sts_len), 0);
 	/* a reply kept with it comes back until the entry changes */
 	ck_assert_ptr_null(hit.frame);
-	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, "7:OK x y,", 9),
+	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, text, rec.sts_len,
+	                     "7:OK x y,", 9),
 	    0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_uint_eq(hit.frame_len, 9);
@@ -319,17 +320,24 @@ START_TEST(sts_policy_kept)
 	store_drop_frames(s);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_ptr_null(hit.frame);
-	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, "", 0), 0);
+	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, text, rec.sts_len, "",
+	                     0), 0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_ptr_nonnull(hit.frame);
 	ck_assert_uint_eq(hit.frame_len, 0);
 	ck_assert_int_eq(store_put(s, "m.example", 9, &rec), 0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_ptr_null(hit.frame);
+	/* not for another policy than the entry's */
+	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, "5 x none 0", 10,
+	                     "x", 1),
+	    -1);
 	/* only an entry with a policy keeps one */
 	ck_assert_int_eq(PUT(s, "p.example", POLICY_REPLY_DANE, 500), 0);
-	ck_assert_int_eq(store_keep_frame(s, "p.example", 9, "x", 1), -1);
-	ck_assert_int_eq(store_keep_frame(s, "q.example", 9, "x", 1), -1);
+	ck_assert_int_eq(store_keep_frame(s, "p.example", 9, text, rec.sts_len, "x",
+	                     1), -1);
+	ck_assert_int_eq(store_keep_frame(s, "q.example", 9, text, rec.sts_len, "x",
+	                     1), -1);
 	/* replaced by an answer without a policy */
 	ck_assert_int_eq(PUT(s, "m.example", POLICY_REPLY_NOTFOUND, 500), 0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);

@@ -70,6 +70,13 @@ START_TEST(never_past_the_policy)
 	stsrecord_make(&d, &sts, STS_PLAN_CACHED, &policy, false, NOW + 880,
 	    MIN_TTL, MAX_TTL, &rec, text);
 	ck_assert_int_eq(rec.expires, NOW + 900);
+	/* a max_age below min_ttl (0: "do not cache"): min_ttl, so the
+	 * policy is not fetched at every request */
+	policy.fetched = NOW;
+	policy.policy.max_age = 0;
+	stsrecord_make(&d, &sts, STS_PLAN_CACHED, &policy, false, NOW,
+	    MIN_TTL, MAX_TTL, &rec, text);
+	ck_assert_int_eq(rec.expires, NOW + MIN_TTL);
 }
 END_TEST
 
