@@ -272,6 +272,14 @@ print_evidence(const struct resolve_job *job)
 		    strcmp(h->expanded, h->name) ? ", CNAME to " : "",
 		    strcmp(h->expanded, h->name) ? h->expanded : "",
 		    policy_host_state_name(st), why);
+		{
+			size_t n;
+			const char(*addrs)[ANSWER_ADDR_SIZE] =
+			    resolve_job_host_addrs(job, i, &n);
+
+			for (size_t a = 0; a < n; a++)
+				printf("    address %s\n", addrs[a]);
+		}
 		for (size_t r = 0; r < h->tlsa_expanded_count; r++) {
 			const struct tlsa_record *rr = &h->tlsa_expanded_rrs[r];
 			const char *unusable = NULL;
@@ -367,7 +375,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 		}
 		items[i].run = &run;
 		items[i].job = resolve_start(ctx, &items[i].key,
-		    (verbose ? RESOLVE_EVIDENCE : 0) |
+		    (verbose ? RESOLVE_EVIDENCE | RESOLVE_ADDRS : 0) |
 		        (cfg->mta_sts ? RESOLVE_STS : 0),
 		    query_done, &items[i]);
 		if (items[i].job == NULL) {

@@ -80,6 +80,10 @@ struct rhost {
 	struct tlsa_record *rrs[2]; /* [0] expanded, [1] original */
 	size_t count[2];
 	unsigned addr_pending;
+	/* with RESOLVE_ADDRS: its addresses, A then AAAA as they came
+	 * (RESOLVE_HOST_ADDRS of them, allocated with the first) */
+	char (*addrs)[ANSWER_ADDR_SIZE];
+	size_t addr_count;
 };
 
 struct resolve_ctx {
@@ -464,17 +468,16 @@ take_sts_txt(struct resolve_job *job, getdns_list *answer)
 	sts->have_id = sts_txt_pick_done(&pick, sts->id, &sts->txt_why);
 }
 
-/* Addresses of the policy host, A and AAAA together. */
+/* Addresses from an A or AAAA answer, appended to addrs[*count..max). */
 static int
-take_sts_addrs(struct resolve_job *job, uint16_t qtype, getdns_list *answer)
+take_addrs(char (*addrs)[ANSWER_ADDR_SIZE], size_t *count, size_t max,
+    uint16_t qtype, getdns_list *answer)
 {
-	struct resolve_sts *sts = &job->sts;
-	int n = answer_addrs(answer, qtype, sts->addrs + sts->addr_count,
-	    RESOLVE_STS_ADDRS - sts->addr_count);
+	int n = answer_addrs(answer, qtype, addrs + *count, max - *count);
 
 	if (n < 0)
 		return -1;
-	sts->addr_count += (size_t)n;
+	*count += (size_t)n;
 	return 0;
 }
 
@@ -547,6 +550,13 @@ query_complete(struct resolve_job *job, struct rquery *q,
 
 		if (q->kind == RQ_A && v->end[0] != '\0')
 			snprintf(rh->expanded, ANSWER_NAME_SIZE, "%s", v->end);
+		if (q->chain.answer == POLICY_ANSWER_DATA &&
+		    (job->flags & RESOLVE_ADDRS) &&
+		    (rh->addrs != NULL ||
+		        (rh->addrs = calloc(RESOLVE_HOST_ADDRS,
+		             sizeof(*rh->addrs))) != NULL))
+			(void)take_addrs(rh->addrs, &rh->addr_count,
+			    RESOLVE_HOST_ADDRS, q->qtype, v->answer);
 		if (--rh->addr_pending == 0 &&
 		    policy_host_needs_tlsa(&job->hosts[q->host]))
 			start_tlsa(job, q->host, RQ_TLSA_EXPANDED);
@@ -567,7 +577,8 @@ query_complete(struct resolve_job *job, struct rquery *q,
 	case RQ_STS_A:
 	case RQ_STS_AAAA:
 		if (q->chain.answer == POLICY_ANSWER_DATA &&
-		    take_sts_addrs(job, q->qtype, v->answer) != 0)
+		    take_addrs(job->sts.addrs, &job->sts.addr_count,
+		        RESOLVE_STS_ADDRS, q->qtype, v->answer) != 0)
 			fail_fact(query_fact(job, q->kind, q->host));
 		break;
 	}
@@ -787,10 +798,12 @@ resolve_job_free(struct resolve_job *job)
 	if (job->finish_ev != NULL)
 		event_free(job->finish_ev);
 	if (job->rhosts != NULL)
-		for (size_t i = 0; i < RESOLVE_MAX_HOSTS; i++)
+		for (size_t i = 0; i < RESOLVE_MAX_HOSTS; i++) {
 			for (int s = 0; s < 2; s++)
 				answer_tlsa_free(job->rhosts[i].rrs[s],
 				    job->rhosts[i].count[s]);
+			free(job->rhosts[i].addrs);
+		}
 	for (size_t i = 0; i < job->evidence_count; i++)
 		free(job->evidence[i].rdata);
 	free(job->evidence);
@@ -821,6 +834,15 @@ const struct resolve_sts *
 resolve_job_sts(const struct resolve_job *job)
 {
 	return &job->sts;
+}
+
+const char (*resolve_job_host_addrs(const struct resolve_job *job,
+    size_t host, size_t *count))[ANSWER_ADDR_SIZE]
+{
+	*count = host < job->facts.host_count ? job->rhosts[host].addr_count
+	                                      : 0;
+	return *count > 0 ? (const char(*)[ANSWER_ADDR_SIZE])job->rhosts[host].addrs
+	                  : NULL;
 }
 
 const struct policy_decision *

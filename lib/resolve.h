@@ -60,6 +60,7 @@ typedef void resolve_done_fn(struct resolve_job *job, void *arg);
 enum resolve_flags {
 	RESOLVE_EVIDENCE = 1, /* keep every RRset as text for the CLI */
 	RESOLVE_STS = 2,      /* MTA-STS facts after a DANE NOTFOUND */
+	RESOLVE_ADDRS = 4,    /* keep each host's addresses (a probe) */
 };
 
 /*
@@ -102,6 +103,13 @@ const struct policy_decision *resolve_job_decision(
     const struct resolve_job *job);
 /* The MTA-STS facts (asked false unless looked up). */
 const struct resolve_sts *resolve_job_sts(const struct resolve_job *job);
+
+/* With RESOLVE_ADDRS, the addresses of facts->hosts[host] (A then AAAA,
+ * as answered, at most RESOLVE_HOST_ADDRS): what a probe of the host
+ * connects to. NULL with *count 0 if none. */
+#define RESOLVE_HOST_ADDRS 16
+const char (*resolve_job_host_addrs(const struct resolve_job *job,
+    size_t host, size_t *count))[ANSWER_ADDR_SIZE];
 /* Wall-clock time from start to decision, in milliseconds. */
 double resolve_job_elapsed_ms(const struct resolve_job *job);
 

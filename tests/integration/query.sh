@@ -28,6 +28,16 @@ else
 	printf '%s\n' "$out" | sed 's/^/    /'
 fi
 
+# -v lists each host's addresses, as the zone has them (what a probe
+# would connect to)
+mx_addr=$(sed -n 's/^mx1\.dane-one\.test\. [0-9]* IN A //p' "$dir/zones/dane-one.test.zone")
+if [ -n "$mx_addr" ] &&
+	$DANEMAP -c "$CONF" query -v dane-one.test | grep -qx "    address $mx_addr"; then
+	pass "-v lists the host's address ($mx_addr)"
+else
+	fail "-v: no line '    address $mx_addr' for dane-one.test"
+fi
+
 # several keys: one reply line each, in order, exit status of the worst
 keys=$(awk -F'\t' '!/^#/ && NF >= 3 { print $1 }' "$CASES" | head -n 6)
 # shellcheck disable=SC2086
