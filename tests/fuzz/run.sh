@@ -23,6 +23,7 @@ sources_for() {
 	fuzz_config) echo lib/configfile.c lib/log.c ;;
 	fuzz_answer) echo lib/answer.c lib/policy.c lib/tlsa.c ;;
 	fuzz_sts) echo lib/sts.c ;;
+	fuzz_smtpreply) echo lib/smtpreply.c ;;
 	*) echo "unknown fuzz target $1" >&2; exit 64 ;;
 	esac
 }
