@@ -8,6 +8,7 @@ static const char usage_text[] =
     "usage: danemap [-c FILE] query [-v] KEY...\n"
     "       danemap [-c FILE] warm [-f FILE]...\n"
     "       danemap [-c FILE] dump\n"
+    "       danemap [-c FILE] probe KEY...\n"
     "       danemap -h | -V\n"
     "\n"
     "  -c FILE   configuration file (default " CONFIG_DEFAULT_FILE ")\n"
@@ -21,10 +22,14 @@ static const char usage_text[] =
     "                     daemon's journal and each FILE (- is stdin), and\n"
     "                     write a new cache file\n"
     "  dump               list the cache file and the journal\n"
+    "  probe KEY...       check each MX address of a DANE policy with\n"
+    "                     STARTTLS and the validated TLSA records\n"
     "\n"
     "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP, 74 output failed;\n"
     "warm 0 written, "
     "73 not written (old file intact); dump 66 no cache file;\n"
+    "probe 0 verified, 65 some address fails, 69 some unreachable,\n"
+    "1 no DANE policy, 75 TEMP;\n"
     "64 usage, 78 configuration\n";
 
 int

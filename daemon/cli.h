@@ -25,5 +25,6 @@ int cli_usage(FILE *fp);
 int query_main(const struct config *cfg, int argc, char **argv);
 int warm_main(const struct config *cfg, int argc, char **argv);
 int dump_main(const struct config *cfg, int argc, char **argv);
+int probe_main(const struct config *cfg, int argc, char **argv);
 
 #endif

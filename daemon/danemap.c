@@ -4,12 +4,14 @@
  *   danemap [-c FILE] query [-v] KEY...
  *   danemap [-c FILE] warm [-f FILE]...
  *   danemap [-c FILE] dump
+ *   danemap [-c FILE] probe KEY...
  *
  * Reads the configuration (-c FILE, or the default file if it exists, or
  * the built-in defaults) and hands over to the command, one file each:
  *   query.c  the exact reply the daemon would send, and the evidence
  *   warm.c   re-validate every known key, write the cache file
  *   dump.c   list the cache file and the journal
+ *   probe.c  check each MX host against the DANE policy, over STARTTLS
  * What they share (usage text, exit statuses) is in cli.c. Whatever a
  * command printed is flushed before the exit status claims success.
  */
@@ -76,6 +78,8 @@ main(int argc, char **argv)
 		status = warm_main(&cfg, argc - optind, argv + optind);
 	else if (strcmp(argv[optind], "dump") == 0)
 		status = dump_main(&cfg, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "probe") == 0)
+		status = probe_main(&cfg, argc - optind, argv + optind);
 	else {
 		fprintf(stderr, "danemap: unknown command \"%s\"\n",
 		    argv[optind]);

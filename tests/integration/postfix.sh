@@ -17,16 +17,11 @@
 # Skipped (exit 77) without a private namespace, root, or Postfix.
 . "$(dirname "$0")/common.sh"
 
-MASTER=${POSTFIX_MASTER:-/usr/lib/postfix/sbin/master}
-if [ "${DANEMAP_NETNS:-0}" != 1 ] || [ "$(id -u)" != 0 ] ||
-	[ ! -x "$MASTER" ] || ! id postfix >/dev/null 2>&1; then
-	echo "SKIP: needs a private network namespace, root and Postfix"
-	exit 77
-fi
+. "$(dirname "$0")/postfixbed.sh"
+pf_available || exit 77
 testbed_up postfix
 addr=$TESTBED_ADDR
 . "$(dirname "$0")/stsbed.sh"
-chmod 755 "$dir" # Postfix's unprivileged daemons read below it
 
 # ------------------------------------------------------------ PKI, policies
 ca ca || pki_failed "CA"
@@ -72,102 +67,24 @@ if ! daemon_start "$dir/d.conf" "$dir/danemapd.sock" "$dir/danemapd.log"; then
 fi
 
 # ------------------------------------------------------------ Postfix
-# (not $dir/pf: postmap_setup writes its own main.cf there)
-pf="$dir/postfix" q="$dir/pfq"
-mkdir -p "$pf" "$q/etc" "$q/pid" "$dir/pfdata"
-for d in active bounce corrupt defer deferred flush hold incoming private \
-	saved trace; do
-	mkdir -p "$q/$d"
-	chown postfix "$q/$d"
-	chmod 700 "$q/$d"
-done
-mkdir -p "$q/maildrop" "$q/public"
-chown postfix:postdrop "$q/maildrop" "$q/public"
-chmod 730 "$q/maildrop"
-chmod 710 "$q/public"
-chown postfix "$dir/pfdata"
-# postlogd writes the mail log as the postfix user
-: >"$dir/maillog"
-chown postfix "$dir/maillog"
-# the chrooted smtp client's resolver: the test bed's NSD
-echo "nameserver $TESTBED_ADDR" >"$q/etc/resolv.conf"
-cat >"$pf/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $q
-data_directory = $dir/pfdata
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = sender.danemap.invalid
-mydomain = danemap.invalid
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-# no reverse lookups of clients: the host's resolver is out of reach
-smtpd_peername_lookup = no
-maillog_file_prefixes = $dir
-maillog_file = $dir/maillog
+pf_prepare
+cat >>"$pf/main.cf" <<EOF
 smtp_tls_security_level = may
 smtp_tls_CAfile = $pki/ca.pem
 smtp_tls_loglevel = 1
 smtp_tls_policy_maps = socketmap:inet:127.0.0.1:$sport:tlspolicy
 smtp_connect_timeout = 5s
-smtpd_tls_loglevel = 1
 EOF
-cat >"$pf/master.cf" <<EOF
+cat >>"$pf/master.cf" <<EOF
 127.0.0.1:10025 inet n - n - - smtpd
 $good_mx:25 inet n - n - - smtpd -o myhostname=mx1.sts-enforce.test -o content_filter=discard: -o smtpd_tls_security_level=may -o smtpd_tls_cert_file=$pki/mx-good.crt -o smtpd_tls_key_file=$pki/mx-good.key
 $wrong_mx:25 inet n - n - - smtpd -o myhostname=mx1.sts-unsigned.test -o content_filter=discard: -o smtpd_tls_security_level=may -o smtpd_tls_cert_file=$pki/mx-wrong.crt -o smtpd_tls_key_file=$pki/mx-wrong.key
-pickup unix n - n 60 1 pickup
-cleanup unix n - n - 0 cleanup
-qmgr unix n - n 300 1 qmgr
-tlsmgr unix - - n 1000? 1 tlsmgr
-rewrite unix - - n - - trivial-rewrite
-bounce unix - - n - 0 bounce
-defer unix - - n - 0 bounce
-trace unix - - n - 0 bounce
-verify unix - - n - 1 verify
-flush unix n - n 1000? 0 flush
-proxymap unix - - n - - proxymap
-smtp unix - - y - - smtp
-relay unix - - y - - smtp
-showq unix n - n - - showq
-error unix - - n - - error
-retry unix - - n - - error
-discard unix - - n - - discard
-anvil unix - - n - 1 anvil
-scache unix - - n - 1 scache
-postlog unix-dgram n - n - 1 postlogd
 EOF
-mpid=
-stop_postfix() {
-	[ -n "$mpid" ] || return 0
-	kill "$mpid" 2>/dev/null
-	wait "$mpid" 2>/dev/null
-	mpid=
-}
 cleanup_more() {
-	stop_postfix
+	pf_stop
 	[ -n "$hpid" ] && kill "$hpid" 2>/dev/null
 }
-# master in the foreground (-d), by pid; up once it has bound its ports
-"$MASTER" -c "$pf" -d >"$dir/master.out" 2>&1 &
-mpid=$!
-i=0
-while ! grep -q "daemon started" "$dir/maillog" && [ $i -lt 100 ] &&
-	kill -0 "$mpid" 2>/dev/null; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if ! grep -q "daemon started" "$dir/maillog"; then
-	fail "Postfix master did not start: $(cat "$dir/master.out" "$dir/maillog" 2>&1)"
-	finish
-	exit 1
-fi
+pf_start
 
 # send RCPT: hand a message for RCPT to the sending side; it must be
 # accepted
@@ -230,6 +147,6 @@ grep -q "server certificate verification failed for mx1.sts-unsigned.test\[$wron
 	grep -q "to=<user@sts-unsigned.test>, relay=mx1.sts-unsigned.test\[$wrong_mx\]:25, .*dsn=4.7.5, status=deferred (Server certificate not verified)" "$dir/maillog" &&
 	pass "sts-unsigned.test: deferred (4.7.5) for the certificate's name" ||
 	fail "sts-unsigned.test: no certificate reason: $(grep sts-unsigned "$dir/maillog")"
-stop_postfix
+pf_stop
 daemon_stop || fail "danemapd exit status at stop"
 finish
