@@ -98,6 +98,17 @@ wait_ready(struct smtp_conn *c, short events)
 	return -1;
 }
 
+/* After an SSL call returned r: 0 once the socket is ready for a retry,
+ * -1 if r is an error or the deadline passed. */
+static int
+ssl_wait(struct smtp_conn *c, int r)
+{
+	r = SSL_get_error(c->ssl, r);
+	if (r != SSL_ERROR_WANT_READ && r != SSL_ERROR_WANT_WRITE)
+		return -1;
+	return wait_ready(c, r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT);
+}
+
 static int
 connect_to(struct smtp_conn *c, const char *addr, unsigned port)
 {
@@ -144,11 +155,7 @@ fill(struct smtp_conn *c)
 				c->have += (size_t)r;
 				return 0;
 			}
-			r = SSL_get_error(c->ssl, r);
-			if ((r != SSL_ERROR_WANT_READ &&
-			        r != SSL_ERROR_WANT_WRITE) ||
-			    wait_ready(c,
-			        r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) != 0)
+			if (ssl_wait(c, r) != 0)
 				return -1;
 			continue;
 		}
@@ -197,11 +204,7 @@ send_line(struct smtp_conn *c, const char *line)
 				off += (size_t)r;
 				continue;
 			}
-			r = SSL_get_error(c->ssl, r);
-			if ((r != SSL_ERROR_WANT_READ &&
-			        r != SSL_ERROR_WANT_WRITE) ||
-			    wait_ready(c,
-			        r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) != 0)
+			if (ssl_wait(c, r) != 0)
 				return -1;
 			continue;
 		}
@@ -237,13 +240,9 @@ handshake(struct smtp_conn *c, SSL_CTX *ctx, const struct policy_host *h,
 			    rrs[i].selector, rrs[i].mtype, rrs[i].data,
 			    rrs[i].len);
 	SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL); /* judged below */
-	while ((r = SSL_connect(c->ssl)) != 1) {
-		r = SSL_get_error(c->ssl, r);
-		if ((r != SSL_ERROR_WANT_READ && r != SSL_ERROR_WANT_WRITE) ||
-		    wait_ready(c, r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) !=
-		        0)
+	while ((r = SSL_connect(c->ssl)) != 1)
+		if (ssl_wait(c, r) != 0)
 			return -1;
-	}
 	return 0;
 }
 
