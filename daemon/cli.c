@@ -4,11 +4,14 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <string.h>
+
 static const char usage_text[] =
     "usage: danemap [-c FILE] query [-v] KEY...\n"
     "       danemap [-c FILE] warm [-f FILE]...\n"
     "       danemap [-c FILE] dump\n"
-    "       danemap [-c FILE] probe KEY...\n"
+    "       danemap [-c FILE] probe [-j] [-f FILE]... [KEY]...\n"
     "       danemap -h | -V\n"
     "\n"
     "  -c FILE   configuration file (default " CONFIG_DEFAULT_FILE ")\n"
@@ -22,15 +25,39 @@ static const char usage_text[] =
     "                     daemon's journal and each FILE (- is stdin), and\n"
     "                     write a new cache file\n"
     "  dump               list the cache file and the journal\n"
-    "  probe KEY...       check each MX address of a DANE policy with\n"
-    "                     STARTTLS and the validated TLSA records\n"
+    "  probe [-j] [-f FILE]... [KEY]...\n"
+    "                     check each MX address of a DANE policy with\n"
+    "                     STARTTLS and the validated TLSA records; -j JSON\n"
     "\n"
     "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP, 74 output failed;\n"
     "warm 0 written, "
     "73 not written (old file intact); dump 66 no cache file;\n"
     "probe 0 verified, 65 some address fails, 69 some unreachable,\n"
-    "1 no DANE policy, 75 TEMP;\n"
+    "1 no DANE policy, 75 TEMP, 66 list unreadable;\n"
     "64 usage, 78 configuration\n";
+
+int
+cli_read_keys(const char *path,
+    void (*fn)(const char *key, size_t len, void *arg), void *arg, char *err,
+    size_t err_size)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	char line[1100];
+
+	if (fp == NULL) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t len = strcspn(line, "\r\n");
+
+		if (len > 0 && line[0] != '#')
+			fn(line, len, arg);
+	}
+	if (fp != stdin)
+		fclose(fp);
+	return 0;
+}
 
 int
 cli_usage(FILE *fp)

@@ -20,6 +20,15 @@
  * can end with `return cli_usage(stderr);`. */
 int cli_usage(FILE *fp);
 
+/*
+ * cli_read_keys: call fn for each key of the list file at path ("-" is
+ * standard input): a key a line, blank lines and "#" comments skipped,
+ * line ends stripped. Returns 0, or -1 with a message in err.
+ */
+int cli_read_keys(const char *path,
+    void (*fn)(const char *key, size_t len, void *arg), void *arg, char *err,
+    size_t err_size);
+
 /* The commands: argv[0] is the command's name, options follow. Each
  * returns the program's exit status. */
 int query_main(const struct config *cfg, int argc, char **argv);

@@ -8,9 +8,13 @@
  *
  * One line per address: verified (which TLSA record matched, at which
  * depth of the chain), no-match, no-starttls, handshake-failed or
- * unreachable, and when the certificate expires.
+ * unreachable, and when the certificate expires (flagged within
+ * probe_expiry_warn days); with -j one JSON object per key instead.
+ * Keys come from the command line and from -f lists (as warm reads
+ * them).
  *
- * Exit status, the worst over the keys in the order 75 > 65 > 69 > 0 > 1:
+ * Exit status, the worst over the keys in the order 75 > 65 > 69 > 0 > 1
+ * (66 an unreadable list):
  * 75 the policy is TEMP; 65 a reachable address would fail the policy;
  * 69 nothing fails but some address could not be reached; 0 every
  * probed address satisfies it; 1 no DANE policy, nothing probed.
@@ -267,70 +271,88 @@ expiry_days(SSL *ssl, char *when, size_t size)
 	return days;
 }
 
-/* Probe one address of host h; the result, with details in detail. */
-static enum probe_result
+/* What one address showed. */
+struct addr_report {
+	enum probe_result result;
+	char detail[400];
+	bool has_tlsa; /* verified: the record that matched, and where */
+	unsigned usage, selector, mtype;
+	int depth;
+	bool has_cert; /* a certificate was seen: */
+	char expires[32];
+	int days;
+};
+
+/* Probe one address of host h into *rep. */
+static void
 probe_address(SSL_CTX *ctx, const struct policy_host *h,
     const struct tlsa_record *rrs, size_t n, const char *addr,
-    unsigned port, const char *helo, char *detail, size_t size)
+    unsigned port, const char *helo, struct addr_report *rep)
 {
 	struct smtp_conn c = { .fd = -1 };
 	struct smtpreply r;
-	enum probe_result res = PROBE_HANDSHAKE_FAILED;
 	char line[300];
 
-	detail[0] = '\0';
+	memset(rep, 0, sizeof(*rep));
+	rep->result = PROBE_HANDSHAKE_FAILED;
 	elapsed_start(&c.started);
 	if (connect_to(&c, addr, port) != 0) {
-		snprintf(detail, size, "connect: %s", strerror(errno));
-		res = PROBE_UNREACHABLE;
+		snprintf(rep->detail, sizeof(rep->detail), "connect: %s",
+		    strerror(errno));
+		rep->result = PROBE_UNREACHABLE;
 		goto out;
 	}
 	snprintf(line, sizeof(line), "EHLO %s\r\n", helo);
+	rep->result = PROBE_NO_STARTTLS;
 	if (read_reply(&c, &r) != 0 || r.code != 220 ||
 	    send_line(&c, line) != 0 || read_reply(&c, &r) != 0 ||
 	    r.code != 250) {
-		snprintf(detail, size, "the SMTP dialogue failed before STARTTLS");
-		res = PROBE_NO_STARTTLS;
+		snprintf(rep->detail, sizeof(rep->detail),
+		    "the SMTP dialogue failed before STARTTLS");
 		goto out;
 	}
 	if (!r.starttls) {
-		snprintf(detail, size, "EHLO does not offer STARTTLS");
-		res = PROBE_NO_STARTTLS;
+		snprintf(rep->detail, sizeof(rep->detail),
+		    "EHLO does not offer STARTTLS");
 		goto out;
 	}
 	if (send_line(&c, "STARTTLS\r\n") != 0 || read_reply(&c, &r) != 0 ||
 	    r.code != 220) {
-		snprintf(detail, size, "STARTTLS refused");
-		res = PROBE_NO_STARTTLS;
+		snprintf(rep->detail, sizeof(rep->detail), "STARTTLS refused");
 		goto out;
 	}
+	rep->result = PROBE_HANDSHAKE_FAILED;
 	if (handshake(&c, ctx, h, rrs, n) != 0) {
 		unsigned long e = ERR_get_error();
+		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-		snprintf(detail, size, "%s",
-		    e != 0 ? ERR_reason_error_string(e) : "no TLS");
+		snprintf(rep->detail, sizeof(rep->detail), "%s",
+		    why != NULL ? why : "the TLS handshake failed");
 		goto out;
 	} else {
 		long v = SSL_get_verify_result(c.ssl);
 		uint8_t usage, selector, mtype;
 		const unsigned char *data;
 		size_t dlen;
-		int depth = SSL_get0_dane_tlsa(c.ssl, &usage, &selector,
-		    &mtype, &data, &dlen);
-		char when[32];
-		int days = expiry_days(c.ssl, when, sizeof(when));
 
-		if (v == X509_V_OK && depth >= 0) {
-			snprintf(detail, size,
-			    "TLSA %u %u %u matched at depth %d; certificate "
-			    "expires %s (%d days)",
-			    usage, selector, mtype, depth, when, days);
-			res = PROBE_VERIFIED;
+		rep->depth = SSL_get0_dane_tlsa(c.ssl, &usage, &selector,
+		    &mtype, &data, &dlen);
+		rep->has_cert = true;
+		rep->days = expiry_days(c.ssl, rep->expires,
+		    sizeof(rep->expires));
+		if (v == X509_V_OK && rep->depth >= 0) {
+			rep->has_tlsa = true;
+			rep->usage = usage;
+			rep->selector = selector;
+			rep->mtype = mtype;
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "TLSA %u %u %u matched at depth %d", usage,
+			    selector, mtype, rep->depth);
+			rep->result = PROBE_VERIFIED;
 		} else {
-			snprintf(detail, size,
-			    "%s; certificate expires %s (%d days)",
-			    X509_verify_cert_error_string(v), when, days);
-			res = PROBE_NO_MATCH;
+			snprintf(rep->detail, sizeof(rep->detail), "%s",
+			    X509_verify_cert_error_string(v));
+			rep->result = PROBE_NO_MATCH;
 		}
 		(void)send_line(&c, "QUIT\r\n");
 	}
@@ -340,7 +362,60 @@ out:
 	if (c.fd >= 0)
 		close(c.fd);
 	ERR_clear_error();
-	return res;
+}
+
+/* s as a JSON string (quoted, escaped). */
+static void
+json_string(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* One address's line, or its JSON object. */
+static void
+report_address(const char *host, const char *addr, unsigned port,
+    const struct addr_report *rep, unsigned warn_days, bool json,
+    bool first)
+{
+	bool soon = rep->has_cert && rep->days < (int)warn_days;
+
+	if (json) {
+		printf("%s{\"host\":", first ? "" : ",");
+		json_string(host);
+		printf(",\"address\":");
+		json_string(addr);
+		printf(",\"port\":%u,\"result\":\"%s\",\"detail\":", port,
+		    result_names[rep->result]);
+		json_string(rep->detail);
+		if (rep->has_tlsa)
+			printf(",\"tlsa\":\"%u %u %u\",\"depth\":%d",
+			    rep->usage, rep->selector, rep->mtype, rep->depth);
+		if (rep->has_cert) {
+			printf(",\"expires\":");
+			json_string(rep->expires);
+			printf(",\"days_left\":%d,\"expiring\":%s", rep->days,
+			    soon ? "true" : "false");
+		}
+		putchar('}');
+		return;
+	}
+	printf("  %s[%s]:%u %s: %s", host, addr, port,
+	    result_names[rep->result], rep->detail);
+	if (rep->has_cert)
+		printf("; certificate expires %s (%d days)%s", rep->expires,
+		    rep->days, soon ? ", EXPIRES SOON" : "");
+	putchar('\n');
 }
 
 static void
@@ -372,7 +447,7 @@ rank(int status)
 static int
 probe_key(const struct config *cfg, struct event_base *base,
     struct resolve_ctx *rctx, SSL_CTX *sctx, const char *arg,
-    const char *helo)
+    const char *helo, bool json)
 {
 	struct mapkey mk;
 	struct resolve_job *job;
@@ -384,10 +459,17 @@ probe_key(const struct config *cfg, struct event_base *base,
 	int status = CLI_EX_NOTFOUND;
 	bool probed = false, failed = false, unreachable = false;
 
-	(void)cfg;
 	log_sanitize(clean, sizeof(clean), arg, strlen(arg), 200);
 	if (mapkey_parse(arg, strlen(arg), &mk, NULL) != MAPKEY_LOOKUP) {
-		printf("%s: NOTFOUND (no DNS lookup for this key)\n", clean);
+		if (json) {
+			printf("{\"key\":");
+			json_string(clean);
+			printf(",\"policy\":\"NOTFOUND \",\"status\":%d,"
+			       "\"addresses\":[]}\n",
+			    CLI_EX_NOTFOUND);
+		} else
+			printf("%s: NOTFOUND (no DNS lookup for this key)\n",
+			    clean);
 		return CLI_EX_NOTFOUND;
 	}
 	job = resolve_start(rctx, &mk, RESOLVE_ADDRS, probe_done, base);
@@ -401,10 +483,15 @@ probe_key(const struct config *cfg, struct event_base *base,
 	st = policy_reply_words(d, &text);
 	if (sockmap_format_payload(payload, sizeof(payload), st, text) < 0)
 		snprintf(payload, sizeof(payload), "?");
-	printf("%s: %s\n", clean, payload);
-	if (d->reply == POLICY_REPLY_TEMP)
-		status = EX_TEMPFAIL;
-	else if (d->reply == POLICY_REPLY_DANE_ONLY ||
+	if (json) {
+		printf("{\"key\":");
+		json_string(mk.norm);
+		printf(",\"policy\":");
+		json_string(payload);
+		printf(",\"addresses\":[");
+	} else
+		printf("%s: %s\n", clean, payload);
+	if (d->reply == POLICY_REPLY_DANE_ONLY ||
 	    d->reply == POLICY_REPLY_DANE) {
 		for (size_t i = 0; i < f->host_count; i++) {
 			const struct policy_host *h = &f->hosts[i];
@@ -420,32 +507,49 @@ probe_key(const struct config *cfg, struct event_base *base,
 			    resolve_job_host_addrs(job, i, &count);
 
 			if (policy_host_state(h, &why) != POLICY_HOST_DANE) {
-				printf("  %s: not probed (%s)\n", h->name,
-				    why);
+				if (!json)
+					printf("  %s: not probed (%s)\n",
+					    h->name, why);
 				continue;
 			}
 			for (size_t a = 0; a < count; a++) {
-				char detail[400];
-				enum probe_result res = probe_address(sctx, h,
-				    rrs, n, addrs[a], mk.port, helo, detail,
-				    sizeof(detail));
+				struct addr_report rep;
 
+				probe_address(sctx, h, rrs, n, addrs[a],
+				    mk.port, helo, &rep);
+				report_address(h->name, addrs[a], mk.port, &rep,
+				    cfg->probe_expiry_warn, json, !probed);
 				probed = true;
-				failed |= res != PROBE_VERIFIED &&
-				    res != PROBE_UNREACHABLE;
-				unreachable |= res == PROBE_UNREACHABLE;
-				printf("  %s[%s]:%u %s: %s\n", h->name,
-				    addrs[a], mk.port, result_names[res],
-				    detail);
+				failed |= rep.result != PROBE_VERIFIED &&
+				    rep.result != PROBE_UNREACHABLE;
+				unreachable |= rep.result == PROBE_UNREACHABLE;
 			}
 		}
 		status = failed ? PROBE_EX_FAILED
 		    : unreachable ? EX_UNAVAILABLE
 		    : probed      ? EX_OK
 		                  : CLI_EX_NOTFOUND;
-	}
+	} else if (d->reply == POLICY_REPLY_TEMP)
+		status = EX_TEMPFAIL;
+	if (json)
+		printf("],\"status\":%d}\n", status);
 	resolve_job_free(job);
 	return status;
+}
+
+/* Keys from -f lists, collected. */
+struct key_list {
+	char **keys;
+	size_t count;
+};
+
+static void
+list_key(const char *key, size_t len, void *arg)
+{
+	struct key_list *l = arg;
+
+	l->keys = xrealloc(l->keys, (l->count + 1) * sizeof(*l->keys));
+	l->keys[l->count++] = xstrndup(key, len);
 }
 
 int
@@ -454,17 +558,41 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	struct event_base *base = NULL;
 	struct resolve_ctx *rctx = NULL;
 	SSL_CTX *sctx = NULL;
+	struct key_list list = { NULL, 0 };
 	char err[512], helo[256];
 	int opt, status = CLI_EX_NOTFOUND;
+	bool json = false, any = false;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+")) != -1)
-		return cli_usage(stderr);
+	while ((opt = getopt(argc, argv, "+jf:")) != -1) {
+		if (opt == 'j')
+			json = true;
+		else if (opt != 'f' ||
+		    cli_read_keys(optarg, list_key, &list, err, sizeof(err)) !=
+		        0) {
+			if (opt == 'f')
+				fprintf(stderr, "danemap: probe: %s\n", err);
+			status = opt == 'f' ? EX_NOINPUT : cli_usage(stderr);
+			goto out;
+		}
+	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		return cli_usage(stderr);
-	if (gethostname(helo, sizeof(helo)) != 0 || helo[0] == '\0' ||
+	if (argc < 1 && list.count == 0) {
+		status = cli_usage(stderr);
+		goto out;
+	}
+	if (cfg->probe_helo[0] != '\0') {
+		if (!mapkey_name_valid(cfg->probe_helo,
+		        strlen(cfg->probe_helo))) {
+			fprintf(stderr,
+			    "danemap: probe_helo %s is not a host name\n",
+			    cfg->probe_helo);
+			status = EX_CONFIG;
+			goto out;
+		}
+		snprintf(helo, sizeof(helo), "%s", cfg->probe_helo);
+	} else if (gethostname(helo, sizeof(helo)) != 0 || helo[0] == '\0' ||
 	    !mapkey_name_valid(helo, strnlen(helo, sizeof(helo))))
 		snprintf(helo, sizeof(helo), "localhost");
 	if ((base = event_base_new()) == NULL ||
@@ -479,15 +607,21 @@ probe_main(const struct config *cfg, int argc, char **argv)
 		status = EX_CONFIG;
 		goto out;
 	}
-	for (int i = 0; i < argc; i++) {
-		int s = probe_key(cfg, base, rctx, sctx, argv[i], helo);
+	for (size_t i = 0; i < (size_t)argc + list.count; i++) {
+		const char *key = i < (size_t)argc ? argv[i]
+		                                   : list.keys[i - (size_t)argc];
+		int s = probe_key(cfg, base, rctx, sctx, key, helo, json);
 
-		if (i == 0 || rank(s) > rank(status))
+		if (!any || rank(s) > rank(status))
 			status = s;
+		any = true;
 	}
 	if (fflush(stdout) != 0)
 		status = EX_IOERR;
 out:
+	for (size_t i = 0; i < list.count; i++)
+		free(list.keys[i]);
+	free(list.keys);
 	resolve_ctx_free(rctx);
 	SSL_CTX_free(sctx);
 	if (base != NULL)

@@ -141,31 +141,23 @@ read_rotated(const char *file, void *arg)
 }
 
 /* A list holds keys as Postfix sends them; they are normalised here. */
+static void
+from_list_line(const char *line, size_t len, void *arg)
+{
+	struct warm *w = arg;
+	struct mapkey mk;
+
+	if (mapkey_parse(line, len, &mk, NULL) != MAPKEY_LOOKUP) {
+		w->stats->invalid++;
+		return;
+	}
+	add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL);
+}
+
 static int
 from_list(struct warm *w, const char *path, char *err, size_t err_size)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	char line[1100];
-
-	if (fp == NULL) {
-		snprintf(err, err_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		size_t len = strcspn(line, "\r\n");
-		struct mapkey mk;
-
-		if (len == 0 || line[0] == '#')
-			continue;
-		if (mapkey_parse(line, len, &mk, NULL) != MAPKEY_LOOKUP) {
-			w->stats->invalid++;
-			continue;
-		}
-		add_key(w, mk.norm, strlen(mk.norm), FROM_LIST, NULL);
-	}
-	if (fp != stdin)
-		fclose(fp);
-	return 0;
+	return cli_read_keys(path, from_list_line, w, err, err_size);
 }
 
 static int

@@ -87,6 +87,8 @@ static const struct key keys[] = {
 	U("mta_sts_max_fetches", mta_sts_max_fetches, 1, 10000, "fetches"),
 	U("mta_sts_port", mta_sts_port, 1, 65535, "port"),
 	S("tlsrpt", K_BOOL, tlsrpt),
+	S("probe_helo", K_NAME, probe_helo),
+	U("probe_expiry_warn", probe_expiry_warn, 0, 3650, "days"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -126,6 +128,8 @@ config_defaults(struct config *cfg)
 	cfg->mta_sts_max_fetches = 64;
 	cfg->mta_sts_port = 443;
 	cfg->tlsrpt = false;
+	cfg->probe_helo[0] = '\0';
+	cfg->probe_expiry_warn = 14;
 }
 
 struct parse {

@@ -95,6 +95,9 @@ struct config {
 	unsigned mta_sts_max_fetches;          /* mta_sts_max_fetches */
 	unsigned mta_sts_port;                 /* mta_sts_port (tests) */
 	bool tlsrpt;                           /* tlsrpt */
+	/* danemap probe (issue #12) */
+	char probe_helo[CONFIG_NAME_MAX]; /* probe_helo ("" = host name) */
+	unsigned probe_expiry_warn;       /* probe_expiry_warn (days) */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

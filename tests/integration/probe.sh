@@ -5,14 +5,16 @@
 # certificates the bed's TLSA records were made from, or others:
 #  - dane-one.test: the right certificate: verified (3 1 1 at depth 0),
 #    exit 0;
-#  - dane-two.test: mx1 right, mx2 serving another host's certificate
-#    (no-match), mx2's IPv6 address unreachable: exit 65;
+#  - dane-two.test: mx1 right but its certificate (same key, so the 3 1 1
+#    record still matches) expires in 3 days: verified and flagged; mx2
+#    serving another host's certificate (no-match), mx2's IPv6 address
+#    unreachable: exit 65;
 #  - mixed.test (policy dane): mx1, the host with TLSA, offers no
 #    STARTTLS (no-starttls); mx2 has no TLSA and is not probed: exit 65;
 #  - [mx1.dane-hosts.test]: nothing listens there: unreachable, exit 69;
 #  - unsigned.test: no DANE policy, nothing probed: exit 1;
 #  - bogus-tlsa.test: the policy is TEMP: exit 75; several keys: the
-#    worst status.
+#    worst status; keys from -f lists; -j's JSON, parsed.
 # Skipped (exit 77) without a private namespace, root, or Postfix.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/postfixbed.sh"
@@ -25,13 +27,16 @@ a_of() {
 	sed -n "s/^$1\. [0-9]* IN A //p" "$dir/zones/$2.zone"
 }
 c="$dir/certs"
+# mx1.dane-two.test's key in a certificate that expires in 3 days
+openssl req -x509 -key "$c/mx1.dane-two.test.key" -subj /CN=mx1.dane-two.test \
+	-days 3 -out "$c/mx1.dane-two.test.3days.pem" 2>/dev/null
 pf_prepare
 {
 	smtpd="inet n - n - - smtpd -o smtpd_tls_security_level=may"
 	one=$(a_of mx1.dane-one.test dane-one.test)
 	echo "$one:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-one.test.pem -o smtpd_tls_key_file=$c/mx1.dane-one.test.key"
 	two1=$(a_of mx1.dane-two.test dane-two.test)
-	echo "$two1:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-two.test.pem -o smtpd_tls_key_file=$c/mx1.dane-two.test.key"
+	echo "$two1:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-two.test.3days.pem -o smtpd_tls_key_file=$c/mx1.dane-two.test.key"
 	two2=$(a_of mx2.dane-two.test dane-two.test)
 	echo "$two2:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-one.test.pem -o smtpd_tls_key_file=$c/mx1.dane-one.test.key"
 	mixed=$(a_of mx1.mixed.test mixed.test)
@@ -71,7 +76,7 @@ grep -Eq "^  mx1\.dane-one\.test\[$one\]:25 verified: TLSA 3 1 1 matched at dept
 	pass "dane-one.test: the matching record and the expiry" ||
 	fail "dane-one.test: $(cat "$dir/probe.out")"
 probe dane-two.test 65 "dane-two.test: OK dane-only"
-grep -q "^  mx1\.dane-two\.test\[$two1\]:25 verified: " "$dir/probe.out" &&
+grep -Eq "^  mx1\.dane-two\.test\[$two1\]:25 verified: .*\([23] days\), EXPIRES SOON$" "$dir/probe.out" &&
 	grep -q "^  mx2\.dane-two\.test\[$two2\]:25 no-match: " "$dir/probe.out" &&
 	grep -q "^  mx2\.dane-two\.test\[fd00::2\]:25 unreachable: " "$dir/probe.out" &&
 	pass "dane-two.test: mx1 verified, mx2 no-match, its IPv6 address unreachable" ||
@@ -92,6 +97,40 @@ probe unsigned.test dane-one.test 0
 probe dane-one.test "[mx1.dane-hosts.test]" 69
 probe "[mx1.dane-hosts.test]" dane-two.test 65
 probe dane-two.test bogus-tlsa.test unsigned.test 75
+# keys from a list (- is standard input), as warm reads them
+printf '# DANE domains\ndane-one.test\n\nunsigned.test\n' >"$dir/keys.txt"
+probe -f "$dir/keys.txt" 0 "dane-one.test: OK dane-only" "unsigned.test: NOTFOUND "
+echo dane-two.test | $DANEMAP -c "$dir/bed.conf" probe -f - >"$dir/probe.out" 2>&1
+rc=$?
+[ $rc = 65 ] && grep -q "^dane-two.test: OK dane-only$" "$dir/probe.out" &&
+	pass "probe -f -: keys from standard input" ||
+	fail "probe -f -: exit $rc: $(cat "$dir/probe.out")"
+$DANEMAP -c "$dir/bed.conf" probe -f "$dir/no-such-list" >/dev/null 2>&1
+rc=$?
+[ $rc = 66 ] && pass "probe -f with a missing list: exit 66" ||
+	fail "probe -f with a missing list: exit $rc"
+# -j: one JSON object per key, for monitoring
+$DANEMAP -c "$dir/bed.conf" probe -j dane-two.test unsigned.test >"$dir/probe.json" 2>&1
+rc=$?
+if [ $rc = 65 ] && python3 - "$dir/probe.json" "$two1" "$two2" <<'EOF'; then
+import json, sys
+objs = [json.loads(line) for line in open(sys.argv[1])]
+two, uns = objs
+assert two["key"] == "dane-two.test" and two["policy"] == "OK dane-only", two
+assert two["status"] == 65, two
+by = {(a["host"], a["address"]): a for a in two["addresses"]}
+a = by[("mx1.dane-two.test", sys.argv[2])]
+assert a["result"] == "verified" and a["tlsa"] == "3 1 1" and a["depth"] == 0, a
+assert a["expiring"] is True and a["days_left"] <= 3, a
+b = by[("mx2.dane-two.test", sys.argv[3])]
+assert b["result"] == "no-match" and "tlsa" not in b and b["expiring"] is False, b
+assert by[("mx2.dane-two.test", "fd00::2")]["result"] == "unreachable"
+assert uns == {"key": "unsigned.test", "policy": "NOTFOUND ", "addresses": [], "status": 1}, uns
+EOF
+	pass "probe -j: the JSON parses and says what the text says"
+else
+	fail "probe -j: exit $rc: $(cat "$dir/probe.json")"
+fi
 $DANEMAP -c "$dir/bed.conf" probe >/dev/null 2>&1
 rc=$?
 [ $rc = 64 ] && pass "probe without a key: exit 64" ||

@@ -191,6 +191,21 @@ START_TEST(boolean_values)
 }
 END_TEST
 
+/* The probe's keys: defaults, values, limits. */
+START_TEST(probe_keys)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_str_eq(cfg.probe_helo, "");
+	ck_assert_uint_eq(cfg.probe_expiry_warn, 14);
+	ck_assert_int_eq(parse("probe_helo = mail.example.com\n"
+	                       "probe_expiry_warn = 30\n"),
+	    0);
+	ck_assert_str_eq(cfg.probe_helo, "mail.example.com");
+	ck_assert_uint_eq(cfg.probe_expiry_warn, 30);
+	ck_assert_int_eq(parse("probe_expiry_warn = 3651\n"), -1);
+}
+END_TEST
+
 /* Exactly the documented message for a bad number. */
 START_TEST(bad_value_message_is_exact)
 {
@@ -746,6 +761,7 @@ test_suite(void)
 	tcase_add_test(tc, bad_value_message_is_exact);
 	tcase_add_test(tc, bad_values_are_refused);
 	tcase_add_test(tc, boolean_values);
+	tcase_add_test(tc, probe_keys);
 	tcase_add_test(tc, string_sizes);
 	tcase_add_test(tc, upstreams_accumulate);
 	tcase_add_test(tc, listens_accumulate);
