@@ -11,7 +11,8 @@
  * unreachable, and when the certificate expires (flagged within
  * probe_expiry_warn days); with -j one JSON object per key instead.
  * Keys come from the command line and from -f lists (as warm reads
- * them).
+ * them). With -C CERTFILE nothing is connected to: each host's records
+ * are checked against that certificate (a rollover about to happen).
  *
  * Exit status, the worst over the keys in the order 75 > 65 > 69 > 0 > 1
  * (66 an unreadable list):
@@ -27,6 +28,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -223,6 +225,32 @@ send_line(struct smtp_conn *c, const char *line)
 	return 0;
 }
 
+/* An SSL object that verifies host h's certificate by DANE against its
+ * usable records rrs[0..n); NULL on failure. */
+static SSL *
+dane_ssl(SSL_CTX *ctx, const struct policy_host *h,
+    const struct tlsa_record *rrs, size_t n)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl == NULL || SSL_dane_enable(ssl, h->name) <= 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* RFC 7672 §3.2.2: usage 2 names are the MX host name and, if it
+	 * is an alias, its CNAME target; usage 3 is not checked by name */
+	if (strcmp(h->expanded, h->name) != 0)
+		(void)SSL_add1_host(ssl, h->expanded);
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < n; i++)
+		if (tlsa_usable(&rrs[i], NULL))
+			(void)SSL_dane_tlsa_add(ssl, rrs[i].usage,
+			    rrs[i].selector, rrs[i].mtype, rrs[i].data,
+			    rrs[i].len);
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* judged by the caller */
+	return ssl;
+}
+
 /* The TLS handshake with DANE verification for host against rrs. */
 static int
 handshake(struct smtp_conn *c, SSL_CTX *ctx, const struct policy_host *h,
@@ -230,20 +258,9 @@ handshake(struct smtp_conn *c, SSL_CTX *ctx, const struct policy_host *h,
 {
 	int r;
 
-	if ((c->ssl = SSL_new(ctx)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    SSL_dane_enable(c->ssl, h->name) <= 0)
+	if ((c->ssl = dane_ssl(ctx, h, rrs, n)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1)
 		return -1;
-	/* RFC 7672 §3.2.2: usage 2 names are the MX host name and, if it
-	 * is an alias, its CNAME target; usage 3 is not checked by name */
-	if (strcmp(h->expanded, h->name) != 0)
-		(void)SSL_add1_host(c->ssl, h->expanded);
-	SSL_dane_set_flags(c->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-	for (size_t i = 0; i < n; i++)
-		if (tlsa_usable(&rrs[i], NULL))
-			(void)SSL_dane_tlsa_add(c->ssl, rrs[i].usage,
-			    rrs[i].selector, rrs[i].mtype, rrs[i].data,
-			    rrs[i].len);
-	SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL); /* judged below */
 	while ((r = SSL_connect(c->ssl)) != 1)
 		if (ssl_wait(c, r) != 0)
 			return -1;
@@ -364,6 +381,79 @@ out:
 	ERR_clear_error();
 }
 
+/*
+ * -C: would host h's TLSA records accept chain (leaf first)? Verified
+ * offline with the same DANE code a handshake uses; detail says which
+ * record matched, or why none did.
+ */
+static bool
+cert_accepted(SSL_CTX *ctx, const struct policy_host *h,
+    const struct tlsa_record *rrs, size_t n, STACK_OF(X509) *chain,
+    char *detail, size_t size)
+{
+	SSL *ssl = dane_ssl(ctx, h, rrs, n);
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+	bool ok = false;
+
+	snprintf(detail, size, "cannot set up the check");
+	if (ssl != NULL && store != NULL && vctx != NULL &&
+	    X509_STORE_CTX_init(vctx, store, sk_X509_value(chain, 0), chain) ==
+	        1 &&
+	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vctx),
+	        SSL_get0_param(ssl)) == 1) {
+		uint8_t usage, selector, mtype;
+		const unsigned char *data;
+		size_t dlen;
+		int depth;
+
+		X509_STORE_CTX_set0_dane(vctx, SSL_get0_dane(ssl));
+		if (X509_verify_cert(vctx) == 1 &&
+		    (depth = SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype,
+		         &data, &dlen)) >= 0) {
+			snprintf(detail, size, "TLSA %u %u %u matches at depth %d",
+			    usage, selector, mtype, depth);
+			ok = true;
+		} else
+			snprintf(detail, size, "%s",
+			    X509_verify_cert_error_string(
+			        X509_STORE_CTX_get_error(vctx)));
+	}
+	X509_STORE_CTX_free(vctx);
+	X509_STORE_free(store);
+	SSL_free(ssl);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The certificates of a PEM file, leaf first; NULL if there are none. */
+static STACK_OF(X509) *
+read_chain(const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	X509 *x;
+
+	if (fp == NULL || chain == NULL) {
+		if (fp != NULL)
+			fclose(fp);
+		sk_X509_free(chain);
+		return NULL;
+	}
+	while ((x = PEM_read_X509(fp, NULL, NULL, NULL)) != NULL)
+		if (sk_X509_push(chain, x) <= 0) {
+			X509_free(x);
+			break;
+		}
+	fclose(fp);
+	ERR_clear_error();
+	if (sk_X509_num(chain) == 0) {
+		sk_X509_free(chain);
+		return NULL;
+	}
+	return chain;
+}
+
 /* s as a JSON string (quoted, escaped). */
 static void
 json_string(const char *s)
@@ -447,7 +537,7 @@ rank(int status)
 static int
 probe_key(const struct config *cfg, struct event_base *base,
     struct resolve_ctx *rctx, SSL_CTX *sctx, const char *arg,
-    const char *helo, bool json)
+    const char *helo, bool json, STACK_OF(X509) *chain)
 {
 	struct mapkey mk;
 	struct resolve_job *job;
@@ -512,6 +602,17 @@ probe_key(const struct config *cfg, struct event_base *base,
 					    h->name, why);
 				continue;
 			}
+			if (chain != NULL) { /* -C: no connection */
+				char detail[300];
+				bool ok = cert_accepted(sctx, h, rrs, n, chain,
+				    detail, sizeof(detail));
+
+				printf("  %s: %s: %s\n", h->name,
+				    ok ? "accepts" : "rejects", detail);
+				probed = true;
+				failed |= !ok;
+				continue;
+			}
 			for (size_t a = 0; a < count; a++) {
 				struct addr_report rep;
 
@@ -562,11 +663,15 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	char err[512], helo[256];
 	int opt, status = CLI_EX_NOTFOUND;
 	bool json = false, any = false;
+	const char *cert_file = NULL;
+	STACK_OF(X509) *chain = NULL;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+jf:")) != -1) {
+	while ((opt = getopt(argc, argv, "+jf:C:")) != -1) {
 		if (opt == 'j')
 			json = true;
+		else if (opt == 'C')
+			cert_file = optarg;
 		else if (opt != 'f' ||
 		    cli_read_keys(optarg, list_key, &list, err, sizeof(err)) !=
 		        0) {
@@ -578,8 +683,14 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 && list.count == 0) {
+	if ((argc < 1 && list.count == 0) || (cert_file != NULL && json)) {
 		status = cli_usage(stderr);
+		goto out;
+	}
+	if (cert_file != NULL && (chain = read_chain(cert_file)) == NULL) {
+		fprintf(stderr, "danemap: probe: %s: no PEM certificate\n",
+		    cert_file);
+		status = EX_NOINPUT;
 		goto out;
 	}
 	if (cfg->probe_helo[0] != '\0') {
@@ -610,7 +721,8 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	for (size_t i = 0; i < (size_t)argc + list.count; i++) {
 		const char *key = i < (size_t)argc ? argv[i]
 		                                   : list.keys[i - (size_t)argc];
-		int s = probe_key(cfg, base, rctx, sctx, key, helo, json);
+		int s =
+		    probe_key(cfg, base, rctx, sctx, key, helo, json, chain);
 
 		if (!any || rank(s) > rank(status))
 			status = s;
@@ -619,6 +731,7 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		status = EX_IOERR;
 out:
+	sk_X509_pop_free(chain, X509_free);
 	for (size_t i = 0; i < list.count; i++)
 		free(list.keys[i]);
 	free(list.keys);

@@ -14,7 +14,9 @@
 #  - [mx1.dane-hosts.test]: nothing listens there: unreachable, exit 69;
 #  - unsigned.test: no DANE policy, nothing probed: exit 1;
 #  - bogus-tlsa.test: the policy is TEMP: exit 75; several keys: the
-#    worst status; keys from -f lists; -j's JSON, parsed.
+#    worst status; keys from -f lists; -j's JSON, parsed;
+#  - -C, the rollover check without connecting: dane-one.test's records
+#    accept its certificate and reject another host's.
 # Skipped (exit 77) without a private namespace, root, or Postfix.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/postfixbed.sh"
@@ -97,6 +99,17 @@ probe unsigned.test dane-one.test 0
 probe dane-one.test "[mx1.dane-hosts.test]" 69
 probe "[mx1.dane-hosts.test]" dane-two.test 65
 probe dane-two.test bogus-tlsa.test unsigned.test 75
+# -C: would the records accept this certificate? (no connection made)
+probe -C "$c/mx1.dane-one.test.pem" dane-one.test 0 \
+	"  mx1.dane-one.test: accepts: TLSA 3 1 1 matches at depth 0"
+probe -C "$c/mx1.dane-two.test.pem" dane-one.test 65
+grep -q "^  mx1\.dane-one\.test: rejects: " "$dir/probe.out" &&
+	pass "-C with another host's certificate: rejected" ||
+	fail "-C with another host's certificate: $(cat "$dir/probe.out")"
+$DANEMAP -c "$dir/bed.conf" probe -C "$dir/keys-none.pem" dane-one.test >/dev/null 2>&1
+rc=$?
+[ $rc = 66 ] && pass "-C without a certificate file: exit 66" ||
+	fail "-C without a certificate file: exit $rc"
 # keys from a list (- is standard input), as warm reads them
 printf '# DANE domains\ndane-one.test\n\nunsigned.test\n' >"$dir/keys.txt"
 probe -f "$dir/keys.txt" 0 "dane-one.test: OK dane-only" "unsigned.test: NOTFOUND "
