@@ -239,6 +239,25 @@ lookup_cached(const struct lookup *lk, struct sts_cached *c)
 	    lk->stale_sts != NULL ? strlen(lk->stale_sts) : 0, c);
 }
 
+/* A fetch was due and did not happen (what: "not fetched") or failed
+ * ("fetch failed"), for the reason why: logged once, then the cached
+ * policy while it lasts (§5.1), else none (§3.3). */
+static void
+lookup_sts_failed(struct lookup *lk, const struct sts_cached *old,
+    const char *what, const char *why, time_t now)
+{
+	enum sts_plan plan = sts_plan_failed(old, (int64_t)now);
+	char key_log[KEY_LOG_MAX];
+
+	log_msg(LOG_LEVEL_NOTICE, "key=%s mta-sts policy %s: %s: %s",
+	    key_for_log(key_log, sizeof(key_log), lk->key.norm,
+	        strlen(lk->key.norm)),
+	    what, why,
+	    plan == STS_PLAN_CACHED ? "the cached policy stays in force"
+	                            : "no cached policy: none applies");
+	lookup_sts_answer(lk, plan, old, true, false, now);
+}
+
 static void
 lookup_fetched(const struct stsfetch_result *res, void *arg)
 {
@@ -248,14 +267,14 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 	static struct sts_cached cached, fresh;
 	const struct sts_cached *old = lookup_cached(lk, &cached);
 	time_t now = time(NULL);
-	char key_log[KEY_LOG_MAX], detail[300];
+	char key_log[KEY_LOG_MAX], detail[300], why[400];
 
 	lk->fetch = NULL;
 	TAILQ_REMOVE(&srv->fetching, lk, link);
 	srv->fetch_count--;
-	key_for_log(key_log, sizeof(key_log), lk->key.norm,
-	    strlen(lk->key.norm));
 	if (res->status == STSFETCH_OK) {
+		key_for_log(key_log, sizeof(key_log), lk->key.norm,
+		    strlen(lk->key.norm));
 		log_msg(LOG_LEVEL_INFO,
 		    "key=%s mta-sts policy fetched: id=%s mode=%s max_age=%u "
 		    "mx=%zu ms=%.1f",
@@ -265,17 +284,11 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 		stsrecord_fetched(&fresh, sts, &res->policy, now);
 		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, true, now);
 	} else {
-		enum sts_plan plan = sts_plan_failed(old, (int64_t)now);
-
-		log_msg(LOG_LEVEL_NOTICE,
-		    "key=%s mta-sts policy fetch failed: %s (%s): %s", key_log,
+		snprintf(why, sizeof(why), "%s (%s)",
 		    stsfetch_status_name(res->status),
 		    log_sanitize(detail, sizeof(detail), res->detail,
-		        strlen(res->detail), 250),
-		    plan == STS_PLAN_CACHED
-		        ? "the cached policy stays in force"
-		        : "no cached policy: none applies");
-		lookup_sts_answer(lk, plan, old, true, false, now);
+		        strlen(res->detail), 250));
+		lookup_sts_failed(lk, old, "fetch failed", why, now);
 	}
 	retired_reap(srv);
 	maybe_finish_stop(srv);
@@ -292,7 +305,6 @@ lookup_sts(struct lookup *lk, time_t now)
 	enum sts_plan plan =
 	    sts_plan(sts->have_id, sts->id, old, (int64_t)now, false);
 	const char *why = NULL;
-	char key_log[KEY_LOG_MAX];
 
 	if (plan != STS_PLAN_FETCH) {
 		lookup_sts_answer(lk, plan, old, false, false, now);
@@ -316,14 +328,7 @@ lookup_sts(struct lookup *lk, time_t now)
 		srv->fetch_count++;
 		return;
 	}
-	plan = sts_plan_failed(old, (int64_t)now);
-	log_msg(LOG_LEVEL_NOTICE, "key=%s mta-sts policy not fetched: %s: %s",
-	    key_for_log(key_log, sizeof(key_log), lk->key.norm,
-	        strlen(lk->key.norm)),
-	    why,
-	    plan == STS_PLAN_CACHED ? "the cached policy stays in force"
-	                            : "no cached policy: none applies");
-	lookup_sts_answer(lk, plan, old, true, false, now);
+	lookup_sts_failed(lk, old, "not fetched", why, now);
 }
 
 static void
