@@ -17,126 +17,22 @@
 #include <string.h>
 
 #include "cli.h"
+#include "keyrun.h"
 #include "log.h"
 #include "mapkey.h"
 #include "policy.h"
 #include "resolve.h"
 #include "sockmap.h"
-#include "stsfetch.h"
-#include "stsrecord.h"
+#include "sts.h"
 #include "xalloc.h"
-
-struct query_item {
-	const char *arg;
-	enum mapkey_result kind;
-	const char *invalid_why;
-	struct mapkey key;
-	struct resolve_job *job; /* finished job, freed at the end */
-	struct query_run *run;
-	bool fetched; /* an MTA-STS policy fetch was made: */
-	struct stsfetch_result fetch;
-};
-
-struct query_run {
-	size_t outstanding;
-	struct event_base *base;
-};
-
-/* One lookup or fetch of the run is over: the loop ends with the last. */
-static void
-item_step_done(struct query_item *item)
-{
-	if (--item->run->outstanding == 0)
-		event_base_loopbreak(item->run->base);
-}
-
-static void
-query_done(struct resolve_job *job, void *arg)
-{
-	(void)job;
-	item_step_done(arg);
-}
 
 static int exit_for(enum policy_reply reply);
 static void print_fact_line(const char *label, const struct policy_fact *f);
 
-static void
-fetch_done(const struct stsfetch_result *result, void *arg)
-{
-	struct query_item *item = arg;
-
-	item->fetch = *result;
-	item->fetched = true;
-	item_step_done(item);
-}
-
-/* Did a fetched MTA-STS policy in mode enforce decide the item? */
-static bool
-sts_enforced(const struct query_item *item)
-{
-	return item->fetched && item->fetch.status == STSFETCH_OK &&
-	    item->fetch.policy.mode == STS_MODE_ENFORCE;
-}
-
-/* MTA-STS's part (RFC 8461), after DANE said NOTFOUND: fetch the policy
- * of each domain whose _mta-sts TXT record and policy host were found.
- * Returns how many fetches started. */
-static size_t
-fetch_policies(const struct config *cfg, struct query_item *items, size_t n,
-    struct stsfetch_ctx *fctx)
-{
-	size_t started = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct resolve_sts *sts;
-		const char *addrs[RESOLVE_STS_ADDRS];
-		size_t count;
-
-		if (items[i].job == NULL)
-			continue;
-		sts = resolve_job_sts(items[i].job);
-		if (!sts->asked || !sts->have_id || sts->addr_count == 0)
-			continue;
-		/* every address our resolver found, as libcurl tries them */
-		count = stsrecord_addrs(sts, addrs);
-		if (stsfetch_start(fctx, items[i].key.name, addrs, count,
-		        cfg->mta_sts_port, fetch_done, &items[i]) == NULL)
-			continue; /* memory: as if unreachable */
-		items[i].run->outstanding++;
-		started++;
-	}
-	return started;
-}
-
-/* The reply for an item: an enforced MTA-STS policy, else DANE's. */
-static int
-item_reply(const struct config *cfg, const struct query_item *item,
-    char *buf, size_t size, int *exit_status)
-{
-	const struct policy_decision *d = resolve_job_decision(item->job);
-	const char *text;
-	enum sockmap_status st;
-
-	if (sts_enforced(item)) {
-		int len;
-
-		if (size < 4)
-			return -1;
-		memcpy(buf, "OK ", 3);
-		len = sts_reply_format(&item->fetch.policy, item->key.name,
-		    cfg->tlsrpt, item->fetch.policy.max_age, buf + 3, size - 3);
-		*exit_status = EX_OK;
-		return len < 0 ? -1 : 0;
-	}
-	st = policy_reply_words(d, &text);
-	*exit_status = exit_for(d->reply);
-	return sockmap_format_payload(buf, size, st, text) < 0 ? -1 : 0;
-}
-
 /* query -v: what MTA-STS looked at, and which of DANE and MTA-STS
  * decided. */
 static void
-print_sts(const struct query_item *item)
+print_sts(const struct keyrun_item *item)
 {
 	const struct resolve_sts *sts = resolve_job_sts(item->job);
 	const struct stsfetch_result *f = &item->fetch;
@@ -170,7 +66,7 @@ print_sts(const struct query_item *item)
 		}
 	}
 	printf("  decided by: %s\n",
-	    sts_enforced(item) ? "MTA-STS (enforce)"
+	    keyrun_sts_enforced(item) ? "MTA-STS (enforce)"
 	        : item->fetched && f->status == STSFETCH_OK
 	        ? "DANE (the MTA-STS policy is not enforced)"
 	        : "DANE (no MTA-STS policy)");
@@ -330,14 +226,12 @@ worse(int a, int b)
 int
 query_main(const struct config *cfg, int argc, char **argv)
 {
-	struct query_item *items = NULL;
+	struct keyrun_item *items = NULL;
 	struct event_base *base = NULL;
-	struct resolve_ctx *ctx = NULL;
-	struct stsfetch_ctx *fctx = NULL;
-	struct query_run run = { 0, NULL };
+	struct keyrun run = { .cfg = cfg };
 	char err[512], reply[STS_REPLY_MAX + 8], clean[256];
 	bool verbose = false;
-	int opt, status = EX_OK, rc;
+	int opt, status = EX_OK;
 	size_t n;
 
 	optind = 1;
@@ -360,43 +254,13 @@ query_main(const struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	run.base = base;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		items[i].arg = argv[i];
-		items[i].kind = mapkey_parse(argv[i], strlen(argv[i]),
-		    &items[i].key, &items[i].invalid_why);
-		if (items[i].kind != MAPKEY_LOOKUP)
-			continue;
-		if (ctx == NULL &&
-		    (ctx = resolve_ctx_new(cfg, base, err, sizeof(err))) ==
-		        NULL) {
-			fprintf(stderr, "danemap: %s\n", err);
-			status = EX_CONFIG;
-			goto out;
-		}
-		items[i].run = &run;
-		items[i].job = resolve_start(ctx, &items[i].key,
-		    (verbose ? RESOLVE_EVIDENCE | RESOLVE_ADDRS : 0) |
-		        (cfg->mta_sts ? RESOLVE_STS : 0),
-		    query_done, &items[i]);
-		if (items[i].job == NULL) {
-			fprintf(stderr, "danemap: cannot start a lookup\n");
-			status = EX_SOFTWARE;
-			goto out;
-		}
-		run.outstanding++;
-	}
-	if (run.outstanding > 0)
-		event_base_dispatch(base);
-	if (cfg->mta_sts && ctx != NULL) {
-		if ((fctx = stsfetch_ctx_new(base, cfg->mta_sts_ca_file,
-		         cfg->mta_sts_timeout_ms, err, sizeof(err))) == NULL) {
-			/* an unreadable mta_sts_ca_file, mostly */
-			fprintf(stderr, "danemap: %s\n", err);
-			status = EX_CONFIG;
-			goto out;
-		}
-		if (fetch_policies(cfg, items, n, fctx) > 0)
-			event_base_dispatch(base);
+	if ((status = keyrun_resolve(&run, items, n,
+	         verbose ? RESOLVE_EVIDENCE | RESOLVE_ADDRS : 0, err,
+	         sizeof(err))) != 0) {
+		fprintf(stderr, "danemap: %s\n", err);
+		goto out;
 	}
 
 	for (size_t i = 0; i < n; i++) {
@@ -414,7 +278,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 			status = worse(status, CLI_EX_NOTFOUND);
 			continue;
 		}
-		if (item_reply(cfg, &items[i], reply, sizeof(reply), &rc) != 0) {
+		if (keyrun_reply(&items[i], reply, sizeof(reply)) != 0) {
 			status = EX_SOFTWARE;
 			goto out;
 		}
@@ -423,7 +287,9 @@ query_main(const struct config *cfg, int argc, char **argv)
 			print_evidence(items[i].job);
 			print_sts(&items[i]);
 		}
-		status = worse(status, rc);
+		status = worse(status, keyrun_sts_enforced(&items[i])
+		        ? EX_OK
+		        : exit_for(resolve_job_decision(items[i].job)->reply));
 	}
 	/* The answers go out before anything is torn down, so nothing at
 	 * exit can lose them; a write that failed is an error of its own. */
@@ -433,12 +299,9 @@ query_main(const struct config *cfg, int argc, char **argv)
 		status = EX_IOERR;
 	}
 out:
-	if (items != NULL)
-		for (size_t i = 0; i < n; i++)
-			resolve_job_free(items[i].job);
+	keyrun_items_free(items, n);
 	free(items);
-	stsfetch_ctx_free(fctx);
-	resolve_ctx_free(ctx);
+	keyrun_free(&run);
 	if (base != NULL)
 		event_base_free(base);
 	return status;
