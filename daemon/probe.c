@@ -1,26 +1,36 @@
 /*
  * probe: `danemap probe KEY...` checks that each MX host serves what the
- * key's DANE policy promises (issue 12, first part): the policy exactly
- * as `danemap query` computes it, then for every address of every host
- * with usable TLSA records, in preference order: connect, banner, EHLO,
- * STARTTLS, a TLS handshake verified by OpenSSL's DANE code against the
- * validated TLSA records, QUIT. It never sends mail.
+ * key's policy promises, the policy computed exactly as `danemap query`
+ * computes it (keyrun.c: DANE first, then a live MTA-STS fetch). For
+ * every address of every host Postfix would try, in preference order:
+ * connect, banner, EHLO, STARTTLS, a TLS handshake, QUIT; never mail.
+ *  - DANE (dane-only, dane): OpenSSL's DANE verification against the
+ *    host's validated TLSA records (usage 2 with the RFC 7672 §3.2.2
+ *    name checks, usage 3 without);
+ *  - MTA-STS secure: the chain against the CA store (mta_sts_ca_file,
+ *    else the system's), the certificate valid for the MX host's name,
+ *    and that name matching one of the policy's mx patterns (RFC 8461
+ *    §4.1, §4.2; a host outside them is not connected to).
  *
- * One line per address: verified (which TLSA record matched, at which
- * depth of the chain), no-match, no-starttls, handshake-failed or
+ * One line per address: verified (for DANE: which TLSA record matched,
+ * at which depth), no-match, no-starttls, handshake-failed or
  * unreachable, and when the certificate expires (flagged within
- * probe_expiry_warn days); with -j one JSON object per key instead.
- * Keys come from the command line and from -f lists (as warm reads
- * them). With -C CERTFILE nothing is connected to: each host's records
- * are checked against that certificate (a rollover about to happen).
+ * probe_expiry_warn days); -v adds the chain as served and the TLSA
+ * records, -j prints one JSON object per key instead, -q only the
+ * problems, one self-contained line each (for syslog). Keys come from
+ * the command line and from -f lists (as warm reads them). With
+ * -C CERTFILE nothing is connected to: would each host accept that
+ * certificate (a rollover about to happen)?
+ *
+ * Keys are taken PROBE_BATCH_KEYS at a time: resolved together, then
+ * their addresses probed by at most probe_connections threads, each
+ * connection within probe_timeout; output stays in key order.
  *
  * Exit status, the worst over the keys in the order 75 > 65 > 69 > 0 > 1
- * (66 an unreadable list):
- * 75 the policy is TEMP; 65 a reachable address would fail the policy;
- * 69 nothing fails but some address could not be reached; 0 every
- * probed address satisfies it; 1 no DANE policy, nothing probed.
- *
- * Addresses are probed one at a time, each within PROBE_TIMEOUT_MS.
+ * (66 an unreadable list): 75 the policy is TEMP; 65 a reachable address
+ * would fail the policy; 69 nothing fails but some address could not be
+ * reached; 0 every probed address satisfies it; 1 no DANE or MTA-STS
+ * policy, nothing probed.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -28,11 +38,13 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +54,20 @@
 
 #include "cli.h"
 #include "elapsed.h"
+#include "keyrun.h"
 #include "log.h"
 #include "mapkey.h"
 #include "policy.h"
 #include "resolve.h"
 #include "smtpreply.h"
 #include "sockmap.h"
+#include "sts.h"
 #include "tlsa.h"
 #include "xalloc.h"
 
-#define PROBE_TIMEOUT_MS 10000
 #define PROBE_EX_FAILED 65 /* EX_DATAERR: the server fails the policy */
+#define PROBE_BATCH_KEYS 64
+#define PROBE_CHAIN_MAX 8 /* certificates of a served chain shown */
 
 enum probe_result {
 	PROBE_VERIFIED,
@@ -75,6 +90,7 @@ struct smtp_conn {
 	int fd;
 	SSL *ssl;
 	struct timespec started;
+	unsigned timeout_ms;
 	char buf[4096];
 	size_t have;
 };
@@ -82,11 +98,10 @@ struct smtp_conn {
 static int
 remaining_ms(const struct smtp_conn *c)
 {
-	double left = PROBE_TIMEOUT_MS - elapsed_ms(&c->started);
+	double left = c->timeout_ms - elapsed_ms(&c->started);
 
 	return left > 0 ? (int)left : 0;
 }
-
 /* Wait until fd is ready for events; -1 at the deadline. */
 static int
 wait_ready(struct smtp_conn *c, short events)
@@ -225,13 +240,22 @@ send_line(struct smtp_conn *c, const char *line)
 	return 0;
 }
 
-/* An SSL object that verifies host h's certificate by DANE against its
- * usable records rrs[0..n); NULL on failure. */
+/* How the addresses of one host are judged. */
+struct probe_check {
+	SSL_CTX *ctx;
+	const struct policy_host *host;
+	const struct tlsa_record *rrs; /* DANE: the host's records */
+	size_t n;
+	const struct sts_policy *sts; /* MTA-STS: the policy, else NULL */
+};
+
+/* An SSL object that verifies check's host by DANE against its usable
+ * records; NULL on failure. */
 static SSL *
-dane_ssl(SSL_CTX *ctx, const struct policy_host *h,
-    const struct tlsa_record *rrs, size_t n)
+dane_ssl(const struct probe_check *chk)
 {
-	SSL *ssl = SSL_new(ctx);
+	const struct policy_host *h = chk->host;
+	SSL *ssl = SSL_new(chk->ctx);
 
 	if (ssl == NULL || SSL_dane_enable(ssl, h->name) <= 0) {
 		SSL_free(ssl);
@@ -242,80 +266,198 @@ dane_ssl(SSL_CTX *ctx, const struct policy_host *h,
 	if (strcmp(h->expanded, h->name) != 0)
 		(void)SSL_add1_host(ssl, h->expanded);
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
-	for (size_t i = 0; i < n; i++)
-		if (tlsa_usable(&rrs[i], NULL))
-			(void)SSL_dane_tlsa_add(ssl, rrs[i].usage,
-			    rrs[i].selector, rrs[i].mtype, rrs[i].data,
-			    rrs[i].len);
-	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL); /* judged by the caller */
+	for (size_t i = 0; i < chk->n; i++)
+		if (tlsa_usable(&chk->rrs[i], NULL))
+			(void)SSL_dane_tlsa_add(ssl, chk->rrs[i].usage,
+			    chk->rrs[i].selector, chk->rrs[i].mtype,
+			    chk->rrs[i].data, chk->rrs[i].len);
 	return ssl;
 }
 
-/* The TLS handshake with DANE verification for host against rrs. */
-static int
-handshake(struct smtp_conn *c, SSL_CTX *ctx, const struct policy_host *h,
-    const struct tlsa_record *rrs, size_t n)
+/* An SSL object for an MTA-STS host: the chain against the context's
+ * CA store, the certificate valid for the MX host's name (RFC 8461 §4.2:
+ * a wildcard only as the whole left-most label). */
+static SSL *
+sts_ssl(const struct probe_check *chk)
 {
-	int r;
+	SSL *ssl = SSL_new(chk->ctx);
 
-	if ((c->ssl = dane_ssl(ctx, h, rrs, n)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1)
-		return -1;
-	while ((r = SSL_connect(c->ssl)) != 1)
-		if (ssl_wait(c, r) != 0)
-			return -1;
-	return 0;
+	if (ssl == NULL || SSL_set1_host(ssl, chk->host->name) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	return ssl;
 }
 
-/* Days from now until the peer certificate's notAfter (negative: past),
- * and the date, into when. */
-static int
-expiry_days(SSL *ssl, char *when, size_t size)
+/* The SSL object check asks for, sending the MX host's name as SNI and
+ * leaving the verdict to the caller. */
+static SSL *
+check_ssl(const struct probe_check *chk)
 {
-	X509 *cert = SSL_get1_peer_certificate(ssl);
-	int days = 0, secs = 0;
-	struct tm tm;
+	SSL *ssl = chk->sts != NULL ? sts_ssl(chk) : dane_ssl(chk);
 
-	snprintf(when, size, "?");
-	if (cert == NULL)
-		return 0;
-	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) !=
-	        1 ||
-	    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1 ||
-	    strftime(when, size, "%Y-%m-%d", &tm) == 0)
-		snprintf(when, size, "?");
-	X509_free(cert);
-	return days;
+	if (ssl == NULL)
+		return NULL;
+	(void)SSL_set_tlsext_host_name(ssl, chk->host->name);
+	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	return ssl;
 }
+
+/* The policy pattern host matches, NULL if none. */
+static const char *
+sts_pattern_of(const struct sts_policy *p, const char *host)
+{
+	for (size_t i = 0; i < p->mx_count; i++)
+		if (sts_mx_match(p->mx[i], host))
+			return p->mx[i];
+	return NULL;
+}
+
+/* One certificate as -v shows it. */
+struct chain_cert {
+	char subject[256];
+	char issuer[256];
+	char spki[2 * 32 + 1]; /* SHA-256 of the SubjectPublicKeyInfo */
+	char not_after[32];
+};
 
 /* What one address showed. */
 struct addr_report {
 	enum probe_result result;
 	char detail[400];
-	bool has_tlsa; /* verified: the record that matched, and where */
+	bool has_tlsa; /* verified by DANE: the record that matched, where */
 	unsigned usage, selector, mtype;
 	int depth;
 	bool has_cert; /* a certificate was seen: */
 	char expires[32];
 	int days;
+	size_t chain_count; /* the chain as served, leaf first */
+	struct chain_cert chain[PROBE_CHAIN_MAX];
 };
 
-/* Probe one address of host h into *rep. */
+/* x's notAfter as YYYY-MM-DD into when, days from now into *days. */
 static void
-probe_address(SSL_CTX *ctx, const struct policy_host *h,
-    const struct tlsa_record *rrs, size_t n, const char *addr,
-    unsigned port, const char *helo, struct addr_report *rep)
+not_after(X509 *x, char *when, size_t size, int *days)
 {
-	struct smtp_conn c = { .fd = -1 };
+	int d = 0, secs = 0;
+	struct tm tm;
+
+	if (ASN1_TIME_diff(&d, &secs, NULL, X509_get0_notAfter(x)) != 1 ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
+	    strftime(when, size, "%Y-%m-%d", &tm) == 0)
+		snprintf(when, size, "?");
+	if (days != NULL)
+		*days = d;
+}
+
+static void
+describe_cert(X509 *x, struct chain_cert *out)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+
+	X509_NAME_oneline(X509_get_subject_name(x), out->subject,
+	    sizeof(out->subject));
+	X509_NAME_oneline(X509_get_issuer_name(x), out->issuer,
+	    sizeof(out->issuer));
+	snprintf(out->spki, sizeof(out->spki), "?");
+	if (len > 0 &&
+	    EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) ==
+	        1)
+		for (unsigned int i = 0; i < mdlen && i < 32; i++)
+			snprintf(out->spki + 2 * i, 3, "%02x", md[i]);
+	OPENSSL_free(der);
+	not_after(x, out->not_after, sizeof(out->not_after), NULL);
+}
+
+/* The peer's certificate and chain after a handshake, into rep. */
+static void
+take_certs(SSL *ssl, struct addr_report *rep)
+{
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+
+	if (cert == NULL)
+		return;
+	rep->has_cert = true;
+	not_after(cert, rep->expires, sizeof(rep->expires), &rep->days);
+	X509_free(cert);
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain) &&
+	     rep->chain_count < PROBE_CHAIN_MAX;
+	     i++)
+		describe_cert(sk_X509_value(chain, i),
+		    &rep->chain[rep->chain_count++]);
+}
+
+/* After the handshake: does the server satisfy check? Into rep. */
+static void
+judge(SSL *ssl, const struct probe_check *chk, struct addr_report *rep)
+{
+	long v = SSL_get_verify_result(ssl);
+
+	take_certs(ssl, rep);
+	if (chk->sts != NULL) {
+		rep->result = v == X509_V_OK ? PROBE_VERIFIED : PROBE_NO_MATCH;
+		if (v == X509_V_OK)
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "certificate trusted and valid for %s",
+			    chk->host->name);
+		else
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "certificate: %s",
+			    X509_verify_cert_error_string(v));
+		return;
+	}
+	{
+		uint8_t usage, selector, mtype;
+		const unsigned char *data;
+		size_t dlen;
+
+		rep->depth = SSL_get0_dane_tlsa(ssl, &usage, &selector,
+		    &mtype, &data, &dlen);
+		if (v == X509_V_OK && rep->depth >= 0) {
+			rep->has_tlsa = true;
+			rep->usage = usage;
+			rep->selector = selector;
+			rep->mtype = mtype;
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "TLSA %u %u %u matched at depth %d", usage,
+			    selector, mtype, rep->depth);
+			rep->result = PROBE_VERIFIED;
+		} else {
+			snprintf(rep->detail, sizeof(rep->detail), "%s",
+			    X509_verify_cert_error_string(v));
+			rep->result = PROBE_NO_MATCH;
+		}
+	}
+}
+
+/* Probe one address for chk into *rep, within timeout_ms. */
+static void
+probe_address(const struct probe_check *chk, const char *addr,
+    unsigned port, const char *helo, unsigned timeout_ms,
+    struct addr_report *rep)
+{
+	struct smtp_conn c = { .fd = -1, .timeout_ms = timeout_ms };
 	struct smtpreply r;
-	char line[300];
+	char line[300], ebuf[128];
+	int rc;
 
 	memset(rep, 0, sizeof(*rep));
-	rep->result = PROBE_HANDSHAKE_FAILED;
+	if (chk->sts != NULL && sts_pattern_of(chk->sts, chk->host->name) ==
+	        NULL) { /* RFC 8461 §4.1: not a host to deliver to */
+		rep->result = PROBE_NO_MATCH;
+		snprintf(rep->detail, sizeof(rep->detail),
+		    "%s matches no mx pattern of the policy (not connected)",
+		    chk->host->name);
+		return;
+	}
 	elapsed_start(&c.started);
 	if (connect_to(&c, addr, port) != 0) {
 		snprintf(rep->detail, sizeof(rep->detail), "connect: %s",
-		    strerror(errno));
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		rep->result = PROBE_UNREACHABLE;
 		goto out;
 	}
@@ -339,40 +481,23 @@ probe_address(SSL_CTX *ctx, const struct policy_host *h,
 		goto out;
 	}
 	rep->result = PROBE_HANDSHAKE_FAILED;
-	if (handshake(&c, ctx, h, rrs, n) != 0) {
-		unsigned long e = ERR_get_error();
-		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-		snprintf(rep->detail, sizeof(rep->detail), "%s",
-		    why != NULL ? why : "the TLS handshake failed");
+	if ((c.ssl = check_ssl(chk)) == NULL || SSL_set_fd(c.ssl, c.fd) != 1) {
+		snprintf(rep->detail, sizeof(rep->detail),
+		    "cannot set up TLS");
 		goto out;
-	} else {
-		long v = SSL_get_verify_result(c.ssl);
-		uint8_t usage, selector, mtype;
-		const unsigned char *data;
-		size_t dlen;
-
-		rep->depth = SSL_get0_dane_tlsa(c.ssl, &usage, &selector,
-		    &mtype, &data, &dlen);
-		rep->has_cert = true;
-		rep->days = expiry_days(c.ssl, rep->expires,
-		    sizeof(rep->expires));
-		if (v == X509_V_OK && rep->depth >= 0) {
-			rep->has_tlsa = true;
-			rep->usage = usage;
-			rep->selector = selector;
-			rep->mtype = mtype;
-			snprintf(rep->detail, sizeof(rep->detail),
-			    "TLSA %u %u %u matched at depth %d", usage,
-			    selector, mtype, rep->depth);
-			rep->result = PROBE_VERIFIED;
-		} else {
-			snprintf(rep->detail, sizeof(rep->detail), "%s",
-			    X509_verify_cert_error_string(v));
-			rep->result = PROBE_NO_MATCH;
-		}
-		(void)send_line(&c, "QUIT\r\n");
 	}
+	while ((rc = SSL_connect(c.ssl)) != 1)
+		if (ssl_wait(&c, rc) != 0) {
+			unsigned long e = ERR_get_error();
+			const char *why =
+			    e != 0 ? ERR_reason_error_string(e) : NULL;
+
+			snprintf(rep->detail, sizeof(rep->detail), "%s",
+			    why != NULL ? why : "the TLS handshake failed");
+			goto out;
+		}
+	judge(c.ssl, chk, rep);
+	(void)send_line(&c, "QUIT\r\n");
 out:
 	if (c.ssl != NULL)
 		SSL_free(c.ssl);
@@ -382,22 +507,28 @@ out:
 }
 
 /*
- * -C: would host h's TLSA records accept chain (leaf first)? Verified
- * offline with the same DANE code a handshake uses; detail says which
- * record matched, or why none did.
+ * -C: would check's host accept chain (leaf first)? Verified offline
+ * with the code a handshake uses: DANE against the records, or (MTA-STS)
+ * the CA store, the host's name and the policy's patterns. detail says
+ * which record matched, or why it is not accepted.
  */
 static bool
-cert_accepted(SSL_CTX *ctx, const struct policy_host *h,
-    const struct tlsa_record *rrs, size_t n, STACK_OF(X509) *chain,
+cert_accepted(const struct probe_check *chk, STACK_OF(X509) *chain,
     char *detail, size_t size)
 {
-	SSL *ssl = dane_ssl(ctx, h, rrs, n);
-	X509_STORE *store = X509_STORE_new();
+	SSL *ssl = check_ssl(chk);
+	X509_STORE *store = chk->sts != NULL
+	    ? SSL_CTX_get_cert_store(chk->ctx)
+	    : X509_STORE_new();
 	X509_STORE_CTX *vctx = X509_STORE_CTX_new();
 	bool ok = false;
 
 	snprintf(detail, size, "cannot set up the check");
-	if (ssl != NULL && store != NULL && vctx != NULL &&
+	if (chk->sts != NULL && sts_pattern_of(chk->sts, chk->host->name) ==
+	        NULL)
+		snprintf(detail, size, "%s matches no mx pattern of the policy",
+		    chk->host->name);
+	else if (ssl != NULL && store != NULL && vctx != NULL &&
 	    X509_STORE_CTX_init(vctx, store, sk_X509_value(chain, 0), chain) ==
 	        1 &&
 	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vctx),
@@ -405,14 +536,22 @@ cert_accepted(SSL_CTX *ctx, const struct policy_host *h,
 		uint8_t usage, selector, mtype;
 		const unsigned char *data;
 		size_t dlen;
-		int depth;
+		int depth = -1;
 
-		X509_STORE_CTX_set0_dane(vctx, SSL_get0_dane(ssl));
+		if (chk->sts == NULL)
+			X509_STORE_CTX_set0_dane(vctx, SSL_get0_dane(ssl));
 		if (X509_verify_cert(vctx) == 1 &&
-		    (depth = SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype,
-		         &data, &dlen)) >= 0) {
-			snprintf(detail, size, "TLSA %u %u %u matches at depth %d",
-			    usage, selector, mtype, depth);
+		    (chk->sts != NULL ||
+		        (depth = SSL_get0_dane_tlsa(ssl, &usage, &selector,
+		             &mtype, &data, &dlen)) >= 0)) {
+			if (chk->sts != NULL)
+				snprintf(detail, size,
+				    "trusted and valid for %s",
+				    chk->host->name);
+			else
+				snprintf(detail, size,
+				    "TLSA %u %u %u matches at depth %d", usage,
+				    selector, mtype, depth);
 			ok = true;
 		} else
 			snprintf(detail, size, "%s",
@@ -420,7 +559,8 @@ cert_accepted(SSL_CTX *ctx, const struct policy_host *h,
 			        X509_STORE_CTX_get_error(vctx)));
 	}
 	X509_STORE_CTX_free(vctx);
-	X509_STORE_free(store);
+	if (chk->sts == NULL)
+		X509_STORE_free(store);
 	SSL_free(ssl);
 	ERR_clear_error();
 	return ok;
@@ -454,6 +594,128 @@ read_chain(const char *path)
 	return chain;
 }
 
+/* ------------------------------------------------------------ a run */
+
+/* What the command was asked for, and what every key shares. */
+struct probe_opts {
+	const struct config *cfg;
+	char helo[256];
+	bool json, verbose, quiet;
+	STACK_OF(X509) *chain; /* -C: the certificate to check, else NULL */
+	SSL_CTX *dane_ctx, *sts_ctx;
+};
+
+/* One address to probe, and (once probed) what it showed. */
+struct probe_task {
+	struct probe_check check;
+	const char *addr;
+	unsigned port;
+	struct addr_report rep;
+};
+
+/* What a key's policy asks the probe to do. */
+enum key_kind { KEY_NONE, KEY_DANE, KEY_STS, KEY_TEMP };
+
+static enum key_kind
+key_kind(const struct keyrun_item *item)
+{
+	if (item->kind != MAPKEY_LOOKUP)
+		return KEY_NONE;
+	if (keyrun_sts_enforced(item))
+		return KEY_STS;
+	switch (resolve_job_decision(item->job)->reply) {
+	case POLICY_REPLY_DANE_ONLY:
+	case POLICY_REPLY_DANE:
+		return KEY_DANE;
+	case POLICY_REPLY_TEMP:
+		return KEY_TEMP;
+	default:
+		return KEY_NONE;
+	}
+}
+
+/*
+ * Is host i of item (a DANE or MTA-STS key) probed? Fills chk if so;
+ * else *why says why not. Under DANE the hosts with usable TLSA records
+ * (the others are not verified by DANE); under MTA-STS every host that
+ * has an address.
+ */
+static bool
+host_check(const struct probe_opts *o, const struct keyrun_item *item,
+    size_t i, struct probe_check *chk, const char **why)
+{
+	const struct policy_host *h = &resolve_job_facts(item->job)->hosts[i];
+	size_t count;
+
+	memset(chk, 0, sizeof(*chk));
+	chk->host = h;
+	if (key_kind(item) == KEY_STS) {
+		chk->ctx = o->sts_ctx;
+		chk->sts = &item->fetch.policy;
+		(void)resolve_job_host_addrs(item->job, i, &count);
+		*why = "no address";
+		return count > 0;
+	}
+	if (policy_host_state(h, why) != POLICY_HOST_DANE)
+		return false;
+	chk->ctx = o->dane_ctx;
+	chk->rrs = h->tlsa_expanded_count ? h->tlsa_expanded_rrs
+	                                  : h->tlsa_original_rrs;
+	chk->n = h->tlsa_expanded_count ? h->tlsa_expanded_count
+	                                : h->tlsa_original_count;
+	return true;
+}
+
+/* The addresses of a batch, shared by the probing threads. */
+struct pool {
+	const struct probe_opts *o;
+	struct probe_task *tasks;
+	size_t count;
+	size_t next; /* under lock */
+	pthread_mutex_t lock;
+};
+
+static void *
+pool_worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->lock);
+		i = p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->count)
+			return NULL;
+		probe_address(&p->tasks[i].check, p->tasks[i].addr,
+		    p->tasks[i].port, p->o->helo, p->o->cfg->probe_timeout_ms,
+		    &p->tasks[i].rep);
+	}
+}
+
+/* Probe tasks[0..count) with at most probe_connections threads (this
+ * one among them). */
+static void
+probe_all(const struct probe_opts *o, struct probe_task *tasks,
+    size_t count)
+{
+	struct pool p = { o, tasks, count, 0, PTHREAD_MUTEX_INITIALIZER };
+	size_t want = count < o->cfg->probe_connections
+	    ? count
+	    : o->cfg->probe_connections;
+	pthread_t *threads = xcalloc(want > 1 ? want - 1 : 1, sizeof(*threads));
+	size_t started = 0;
+
+	while (started + 1 < want &&
+	    pthread_create(&threads[started], NULL, pool_worker, &p) == 0)
+		started++;
+	(void)pool_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+}
+
 /* s as a JSON string (quoted, escaped). */
 static void
 json_string(const char *s)
@@ -472,20 +734,31 @@ json_string(const char *s)
 	putchar('"');
 }
 
-/* One address's line, or its JSON object. */
-static void
-report_address(const char *host, const char *addr, unsigned port,
-    const struct addr_report *rep, unsigned warn_days, bool json,
-    bool first)
+/* Does rep call for the administrator's attention (-q prints it)? */
+static bool
+is_problem(const struct probe_opts *o, const struct addr_report *rep)
 {
-	bool soon = rep->has_cert && rep->days < (int)warn_days;
+	return rep->result != PROBE_VERIFIED ||
+	    (rep->has_cert && rep->days < (int)o->cfg->probe_expiry_warn);
+}
 
-	if (json) {
+/* One address's line (prefixed with the key under -q) and, with -v, its
+ * chain; or its JSON object. */
+static void
+report_address(const struct probe_opts *o, const char *key,
+    const struct probe_task *t, bool first)
+{
+	const struct addr_report *rep = &t->rep;
+	const char *host = t->check.host->name;
+	bool soon = rep->has_cert &&
+	    rep->days < (int)o->cfg->probe_expiry_warn;
+
+	if (o->json) {
 		printf("%s{\"host\":", first ? "" : ",");
 		json_string(host);
 		printf(",\"address\":");
-		json_string(addr);
-		printf(",\"port\":%u,\"result\":\"%s\",\"detail\":", port,
+		json_string(t->addr);
+		printf(",\"port\":%u,\"result\":\"%s\",\"detail\":", t->port,
 		    result_names[rep->result]);
 		json_string(rep->detail);
 		if (rep->has_tlsa)
@@ -497,22 +770,64 @@ report_address(const char *host, const char *addr, unsigned port,
 			printf(",\"days_left\":%d,\"expiring\":%s", rep->days,
 			    soon ? "true" : "false");
 		}
+		if (o->verbose) {
+			printf(",\"chain\":[");
+			for (size_t i = 0; i < rep->chain_count; i++) {
+				const struct chain_cert *c = &rep->chain[i];
+
+				printf("%s{\"subject\":", i ? "," : "");
+				json_string(c->subject);
+				printf(",\"issuer\":");
+				json_string(c->issuer);
+				printf(",\"spki_sha256\":\"%s\",\"not_after\":",
+				    c->spki);
+				json_string(c->not_after);
+				putchar('}');
+			}
+			putchar(']');
+		}
 		putchar('}');
 		return;
 	}
-	printf("  %s[%s]:%u %s: %s", host, addr, port,
-	    result_names[rep->result], rep->detail);
+	if (o->quiet && !is_problem(o, rep))
+		return;
+	if (o->quiet)
+		printf("%s: %s[%s]:%u %s: %s", key, host, t->addr, t->port,
+		    result_names[rep->result], rep->detail);
+	else
+		printf("  %s[%s]:%u %s: %s", host, t->addr, t->port,
+		    result_names[rep->result], rep->detail);
 	if (rep->has_cert)
 		printf("; certificate expires %s (%d days)%s", rep->expires,
 		    rep->days, soon ? ", EXPIRES SOON" : "");
 	putchar('\n');
+	if (!o->verbose || o->quiet)
+		return;
+	for (size_t i = 0; i < rep->chain_count; i++) {
+		const struct chain_cert *c = &rep->chain[i];
+
+		printf("    certificate %zu: subject %s\n", i, c->subject);
+		printf("      issuer %s\n", c->issuer);
+		printf("      SPKI SHA-256 %s, not after %s\n", c->spki,
+		    c->not_after);
+	}
 }
 
+/* -v: a DANE host's records, or an MTA-STS policy's patterns. */
 static void
-probe_done(struct resolve_job *job, void *arg)
+print_host_verbose(const struct probe_check *chk)
 {
-	(void)job;
-	event_base_loopbreak(arg);
+	for (size_t i = 0; i < chk->n; i++) {
+		const struct tlsa_record *rr = &chk->rrs[i];
+		const char *unusable = NULL;
+
+		printf("    TLSA %u %u %u ", rr->usage, rr->selector,
+		    rr->mtype);
+		for (size_t b = 0; b < rr->len; b++)
+			printf("%02x", rr->data[b]);
+		printf("%s%s\n", tlsa_usable(rr, &unusable) ? "" : " unusable: ",
+		    tlsa_usable(rr, &unusable) ? "" : unusable);
+	}
 }
 
 /* The rank of an exit status among keys: the worst wins. */
@@ -533,108 +848,147 @@ rank(int status)
 	}
 }
 
-/* Probe one key; its exit status. */
+/* The key's output, from its probed tasks (*next: the first of them,
+ * moved past them); its exit status. */
 static int
-probe_key(const struct config *cfg, struct event_base *base,
-    struct resolve_ctx *rctx, SSL_CTX *sctx, const char *arg,
-    const char *helo, bool json, STACK_OF(X509) *chain)
+report_key(const struct probe_opts *o, const struct keyrun_item *item,
+    const struct probe_task *tasks, size_t *next)
 {
-	struct mapkey mk;
-	struct resolve_job *job;
-	const struct policy_decision *d;
+	enum key_kind kind = key_kind(item);
 	const struct policy_facts *f;
-	const char *text;
-	enum sockmap_status st;
-	char clean[300], payload[POLICY_REASON_MAX + 32];
-	int status = CLI_EX_NOTFOUND;
+	char clean[300], payload[STS_REPLY_MAX + 8];
 	bool probed = false, failed = false, unreachable = false;
+	int status;
 
-	log_sanitize(clean, sizeof(clean), arg, strlen(arg), 200);
-	if (mapkey_parse(arg, strlen(arg), &mk, NULL) != MAPKEY_LOOKUP) {
-		if (json) {
-			printf("{\"key\":");
-			json_string(clean);
-			printf(",\"policy\":\"NOTFOUND \",\"status\":%d,"
-			       "\"addresses\":[]}\n",
-			    CLI_EX_NOTFOUND);
-		} else
-			printf("%s: NOTFOUND (no DNS lookup for this key)\n",
-			    clean);
-		return CLI_EX_NOTFOUND;
-	}
-	job = resolve_start(rctx, &mk, RESOLVE_ADDRS, probe_done, base);
-	if (job == NULL) {
-		fprintf(stderr, "danemap: cannot start a lookup\n");
-		return EX_SOFTWARE;
-	}
-	event_base_dispatch(base);
-	d = resolve_job_decision(job);
-	f = resolve_job_facts(job);
-	st = policy_reply_words(d, &text);
-	if (sockmap_format_payload(payload, sizeof(payload), st, text) < 0)
+	log_sanitize(clean, sizeof(clean), item->arg, strlen(item->arg), 200);
+	if (item->kind != MAPKEY_LOOKUP)
+		snprintf(payload, sizeof(payload), "NOTFOUND ");
+	else if (keyrun_reply(item, payload, sizeof(payload)) != 0)
 		snprintf(payload, sizeof(payload), "?");
-	if (json) {
+	if (o->json) {
 		printf("{\"key\":");
-		json_string(mk.norm);
+		json_string(item->kind == MAPKEY_LOOKUP ? item->key.norm
+		                                        : clean);
 		printf(",\"policy\":");
 		json_string(payload);
 		printf(",\"addresses\":[");
-	} else
+	} else if (o->quiet) {
+		if (kind == KEY_TEMP)
+			printf("%s: %s\n", clean, payload);
+	} else if (item->kind != MAPKEY_LOOKUP)
+		printf("%s: NOTFOUND (no DNS lookup for this key)\n", clean);
+	else
 		printf("%s: %s\n", clean, payload);
-	if (d->reply == POLICY_REPLY_DANE_ONLY ||
-	    d->reply == POLICY_REPLY_DANE) {
+	if (kind == KEY_DANE || kind == KEY_STS) {
+		f = resolve_job_facts(item->job);
 		for (size_t i = 0; i < f->host_count; i++) {
-			const struct policy_host *h = &f->hosts[i];
-			const struct tlsa_record *rrs = h->tlsa_expanded_count
-			    ? h->tlsa_expanded_rrs
-			    : h->tlsa_original_rrs;
-			size_t n = h->tlsa_expanded_count
-			    ? h->tlsa_expanded_count
-			    : h->tlsa_original_count;
+			struct probe_check chk;
 			const char *why;
-			size_t count;
-			const char(*addrs)[ANSWER_ADDR_SIZE] =
-			    resolve_job_host_addrs(job, i, &count);
+			char detail[300];
+			bool ok;
 
-			if (policy_host_state(h, &why) != POLICY_HOST_DANE) {
-				if (!json)
+			if (!host_check(o, item, i, &chk, &why)) {
+				if (!o->json && !o->quiet)
 					printf("  %s: not probed (%s)\n",
-					    h->name, why);
+					    chk.host->name, why);
 				continue;
 			}
-			if (chain != NULL) { /* -C: no connection */
-				char detail[300];
-				bool ok = cert_accepted(sctx, h, rrs, n, chain,
-				    detail, sizeof(detail));
+			if (o->verbose && !o->json && !o->quiet)
+				print_host_verbose(&chk);
+			if (o->chain == NULL) {
+				for (; tasks[*next].check.host == chk.host;
+				     (*next)++) {
+					const struct addr_report *rep =
+					    &tasks[*next].rep;
 
-				printf("  %s: %s: %s\n", h->name,
+					report_address(o, clean, &tasks[*next],
+					    !probed);
+					probed = true;
+					failed |= rep->result != PROBE_VERIFIED &&
+					    rep->result != PROBE_UNREACHABLE;
+					unreachable |=
+					    rep->result == PROBE_UNREACHABLE;
+				}
+				continue;
+			}
+			/* -C: no connection */
+			ok = cert_accepted(&chk, o->chain, detail,
+			    sizeof(detail));
+			if (o->quiet && !ok)
+				printf("%s: %s: rejects: %s\n", clean,
+				    chk.host->name, detail);
+			else if (!o->quiet)
+				printf("  %s: %s: %s\n", chk.host->name,
 				    ok ? "accepts" : "rejects", detail);
-				probed = true;
-				failed |= !ok;
-				continue;
-			}
-			for (size_t a = 0; a < count; a++) {
-				struct addr_report rep;
+			probed = true;
+			failed |= !ok;
+		}
+	}
+	status = kind == KEY_TEMP ? EX_TEMPFAIL
+	    : failed              ? PROBE_EX_FAILED
+	    : unreachable         ? EX_UNAVAILABLE
+	    : probed              ? EX_OK
+	                          : CLI_EX_NOTFOUND;
+	if (o->json)
+		printf("],\"status\":%d}\n", status);
+	return status;
+}
 
-				probe_address(sctx, h, rrs, n, addrs[a],
-				    mk.port, helo, &rep);
-				report_address(h->name, addrs[a], mk.port, &rep,
-				    cfg->probe_expiry_warn, json, !probed);
-				probed = true;
-				failed |= rep.result != PROBE_VERIFIED &&
-				    rep.result != PROBE_UNREACHABLE;
-				unreachable |= rep.result == PROBE_UNREACHABLE;
+/* Resolve, probe and report items[0..n); the worst exit status (or an
+ * error's). */
+static int
+probe_batch(const struct probe_opts *o, struct keyrun *run,
+    struct keyrun_item *items, size_t n)
+{
+	struct probe_task *tasks = NULL;
+	size_t count = 0, cap = 0, next = 0;
+	char err[512];
+	int status = CLI_EX_NOTFOUND, s;
+
+	if ((s = keyrun_resolve(run, items, n, RESOLVE_ADDRS, err,
+	         sizeof(err))) != 0) {
+		fprintf(stderr, "danemap: %s\n", err);
+		return s;
+	}
+	for (size_t k = 0; k < n && o->chain == NULL; k++) {
+		enum key_kind kind = key_kind(&items[k]);
+		const struct policy_facts *f;
+
+		if (kind != KEY_DANE && kind != KEY_STS)
+			continue;
+		f = resolve_job_facts(items[k].job);
+		for (size_t i = 0; i < f->host_count; i++) {
+			struct probe_check chk;
+			const char *why;
+			size_t na;
+			const char(*addrs)[ANSWER_ADDR_SIZE] =
+			    resolve_job_host_addrs(items[k].job, i, &na);
+
+			if (!host_check(o, &items[k], i, &chk, &why))
+				continue;
+			for (size_t a = 0; a < na; a++) {
+				if (count == cap) {
+					cap = cap ? 2 * cap : 16;
+					tasks = xrealloc(tasks,
+					    cap * sizeof(*tasks));
+				}
+				tasks[count].check = chk;
+				tasks[count].addr = addrs[a];
+				tasks[count].port = items[k].key.port;
+				count++;
 			}
 		}
-		status = failed ? PROBE_EX_FAILED
-		    : unreachable ? EX_UNAVAILABLE
-		    : probed      ? EX_OK
-		                  : CLI_EX_NOTFOUND;
-	} else if (d->reply == POLICY_REPLY_TEMP)
-		status = EX_TEMPFAIL;
-	if (json)
-		printf("],\"status\":%d}\n", status);
-	resolve_job_free(job);
+	}
+	/* a sentinel: report_key stops at a task of another host */
+	tasks = xrealloc(tasks, (count + 1) * sizeof(*tasks));
+	memset(&tasks[count], 0, sizeof(tasks[count]));
+	probe_all(o, tasks, count);
+	for (size_t k = 0; k < n; k++) {
+		s = report_key(o, &items[k], tasks, &next);
+		if (k == 0 || rank(s) > rank(status))
+			status = s;
+	}
+	free(tasks);
 	return status;
 }
 
@@ -653,23 +1007,51 @@ list_key(const char *key, size_t len, void *arg)
 	l->keys[l->count++] = xstrndup(key, len);
 }
 
+/* The contexts: DANE's, and MTA-STS's with the CA store policy fetches
+ * use (mta_sts_ca_file, else the system's). 0, or an exit status. */
+static int
+make_contexts(struct probe_opts *o)
+{
+	const char *ca = o->cfg->mta_sts_ca_file;
+
+	if ((o->dane_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_dane_enable(o->dane_ctx) <= 0 ||
+	    (o->sts_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		fprintf(stderr, "danemap: out of memory\n");
+		return EX_SOFTWARE;
+	}
+	if ((ca[0] != '\0'
+	            ? SSL_CTX_load_verify_locations(o->sts_ctx, ca, NULL)
+	            : SSL_CTX_set_default_verify_paths(o->sts_ctx)) != 1) {
+		fprintf(stderr, "danemap: mta_sts_ca_file %s: cannot read it\n",
+		    ca);
+		ERR_clear_error();
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
 int
 probe_main(const struct config *cfg, int argc, char **argv)
 {
 	struct event_base *base = NULL;
-	struct resolve_ctx *rctx = NULL;
-	SSL_CTX *sctx = NULL;
+	struct keyrun run = { .cfg = cfg };
+	struct keyrun_item *items = NULL;
+	struct probe_opts o = { .cfg = cfg };
 	struct key_list list = { NULL, 0 };
-	char err[512], helo[256];
+	char err[512];
 	int opt, status = CLI_EX_NOTFOUND;
-	bool json = false, any = false;
 	const char *cert_file = NULL;
-	STACK_OF(X509) *chain = NULL;
+	size_t total;
 
 	optind = 1;
-	while ((opt = getopt(argc, argv, "+jf:C:")) != -1) {
+	while ((opt = getopt(argc, argv, "+jqvf:C:")) != -1) {
 		if (opt == 'j')
-			json = true;
+			o.json = true;
+		else if (opt == 'q')
+			o.quiet = true;
+		else if (opt == 'v')
+			o.verbose = true;
 		else if (opt == 'C')
 			cert_file = optarg;
 		else if (opt != 'f' ||
@@ -683,11 +1065,13 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if ((argc < 1 && list.count == 0) || (cert_file != NULL && json)) {
+	total = (size_t)argc + list.count;
+	if (total == 0 || (cert_file != NULL && o.json) ||
+	    (o.quiet && (o.json || o.verbose))) {
 		status = cli_usage(stderr);
 		goto out;
 	}
-	if (cert_file != NULL && (chain = read_chain(cert_file)) == NULL) {
+	if (cert_file != NULL && (o.chain = read_chain(cert_file)) == NULL) {
 		fprintf(stderr, "danemap: probe: %s: no PEM certificate\n",
 		    cert_file);
 		status = EX_NOINPUT;
@@ -702,41 +1086,52 @@ probe_main(const struct config *cfg, int argc, char **argv)
 			status = EX_CONFIG;
 			goto out;
 		}
-		snprintf(helo, sizeof(helo), "%s", cfg->probe_helo);
-	} else if (gethostname(helo, sizeof(helo)) != 0 || helo[0] == '\0' ||
-	    !mapkey_name_valid(helo, strnlen(helo, sizeof(helo))))
-		snprintf(helo, sizeof(helo), "localhost");
-	if ((base = event_base_new()) == NULL ||
-	    (sctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_dane_enable(sctx) <= 0) {
+		snprintf(o.helo, sizeof(o.helo), "%s", cfg->probe_helo);
+	} else if (gethostname(o.helo, sizeof(o.helo)) != 0 ||
+	    o.helo[0] == '\0' ||
+	    !mapkey_name_valid(o.helo, strnlen(o.helo, sizeof(o.helo))))
+		snprintf(o.helo, sizeof(o.helo), "localhost");
+	if ((status = make_contexts(&o)) != 0)
+		goto out;
+	if ((base = event_base_new()) == NULL) {
 		fprintf(stderr, "danemap: out of memory\n");
 		status = EX_SOFTWARE;
 		goto out;
 	}
-	if ((rctx = resolve_ctx_new(cfg, base, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "danemap: %s\n", err);
-		status = EX_CONFIG;
-		goto out;
-	}
-	for (size_t i = 0; i < (size_t)argc + list.count; i++) {
-		const char *key = i < (size_t)argc ? argv[i]
-		                                   : list.keys[i - (size_t)argc];
-		int s =
-		    probe_key(cfg, base, rctx, sctx, key, helo, json, chain);
+	run.base = base;
+	items = xcalloc(PROBE_BATCH_KEYS, sizeof(*items));
+	for (size_t first = 0; first < total; first += PROBE_BATCH_KEYS) {
+		size_t n = total - first < PROBE_BATCH_KEYS ? total - first
+		                                            : PROBE_BATCH_KEYS;
+		int s;
 
-		if (!any || rank(s) > rank(status))
+		memset(items, 0, PROBE_BATCH_KEYS * sizeof(*items));
+		for (size_t i = 0; i < n; i++)
+			items[i].arg = first + i < (size_t)argc
+			    ? argv[first + i]
+			    : list.keys[first + i - (size_t)argc];
+		s = probe_batch(&o, &run, items, n);
+		keyrun_items_free(items, n);
+		if (s == EX_CONFIG || s == EX_SOFTWARE) {
 			status = s;
-		any = true;
+			goto out;
+		}
+		if (first == 0 || rank(s) > rank(status))
+			status = s;
+		if (fflush(stdout) != 0) {
+			status = EX_IOERR;
+			goto out;
+		}
 	}
-	if (fflush(stdout) != 0)
-		status = EX_IOERR;
 out:
-	sk_X509_pop_free(chain, X509_free);
+	free(items);
+	sk_X509_pop_free(o.chain, X509_free);
 	for (size_t i = 0; i < list.count; i++)
 		free(list.keys[i]);
 	free(list.keys);
-	resolve_ctx_free(rctx);
-	SSL_CTX_free(sctx);
+	keyrun_free(&run);
+	SSL_CTX_free(o.dane_ctx);
+	SSL_CTX_free(o.sts_ctx);
 	if (base != NULL)
 		event_base_free(base);
 	return status;

@@ -89,6 +89,8 @@ static const struct key keys[] = {
 	S("tlsrpt", K_BOOL, tlsrpt),
 	S("probe_helo", K_NAME, probe_helo),
 	U("probe_expiry_warn", probe_expiry_warn, 0, 3650, "days"),
+	U("probe_connections", probe_connections, 1, 1000, "connections"),
+	U("probe_timeout", probe_timeout_ms, 1000, 300000, "milliseconds"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -130,6 +132,8 @@ config_defaults(struct config *cfg)
 	cfg->tlsrpt = false;
 	cfg->probe_helo[0] = '\0';
 	cfg->probe_expiry_warn = 14;
+	cfg->probe_connections = 8;
+	cfg->probe_timeout_ms = 10000;
 }
 
 struct parse {

@@ -98,6 +98,8 @@ struct config {
 	/* danemap probe (issue #12) */
 	char probe_helo[CONFIG_NAME_MAX]; /* probe_helo ("" = host name) */
 	unsigned probe_expiry_warn;       /* probe_expiry_warn (days) */
+	unsigned probe_connections;       /* at most this many at once */
+	unsigned probe_timeout_ms;        /* one address's whole dialogue */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

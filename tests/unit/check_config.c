@@ -197,12 +197,20 @@ START_TEST(probe_keys)
 	ck_assert_int_eq(parse(""), 0);
 	ck_assert_str_eq(cfg.probe_helo, "");
 	ck_assert_uint_eq(cfg.probe_expiry_warn, 14);
+	ck_assert_uint_eq(cfg.probe_connections, 8);
+	ck_assert_uint_eq(cfg.probe_timeout_ms, 10000);
 	ck_assert_int_eq(parse("probe_helo = mail.example.com\n"
-	                       "probe_expiry_warn = 30\n"),
+	                       "probe_expiry_warn = 30\n"
+	                       "probe_connections = 1\n"
+	                       "probe_timeout = 2500\n"),
 	    0);
 	ck_assert_str_eq(cfg.probe_helo, "mail.example.com");
 	ck_assert_uint_eq(cfg.probe_expiry_warn, 30);
+	ck_assert_uint_eq(cfg.probe_connections, 1);
+	ck_assert_uint_eq(cfg.probe_timeout_ms, 2500);
 	ck_assert_int_eq(parse("probe_expiry_warn = 3651\n"), -1);
+	ck_assert_int_eq(parse("probe_connections = 0\n"), -1);
+	ck_assert_int_eq(parse("probe_timeout = 999\n"), -1);
 }
 END_TEST
 
