@@ -19,7 +19,8 @@
 # delegations), and serves every zone from one NSD on ADDR@PORT. Each DANE
 # host gets its own 127.0.1.x address and a real self-signed certificate
 # (DIR/certs/HOST.{key,pem}); its TLSA record is the SHA2-256 of that
-# certificate's SubjectPublicKeyInfo.
+# certificate's SubjectPublicKeyInfo (3 1 1), except in dane-usages.TLD,
+# which has a 3 0 1 record and 2 1 1 records for a CA of the bed's own.
 #
 # TESTBED_OWN_NS="NAME=ADDR ..." adds, for each entry, a signed zone
 # NAME.TLD (one DANE MX host) delegated to its own server ns.NAME.TLD at
@@ -242,6 +243,40 @@ build_zones() {
 	zone noaddr.$tld
 	rr noaddr.$tld "noaddr.$tld. 3600 IN MX 10 gone.noaddr.$tld."
 
+	# dane-usages.test: the other usable kinds of record. mx1: 3 0 1 (the
+	# digest of its whole certificate). mx2 and mx3: 2 1 1, the bed's own
+	# CA (DIR/certs/dane-ca.{key,pem}), which issued mx2's certificate
+	# for its name (DIR/certs/mx2.dane-usages.test.pem holds the leaf,
+	# then the CA: a usage 2 chain is served whole); a test serves a
+	# certificate from that CA for another name at mx3.
+	zone dane-usages.$tld
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -subj "/CN=danemap test bed DANE CA" -days 3650 \
+		-keyout "$dir/certs/dane-ca.key" -out "$dir/certs/dane-ca.pem" 2>/dev/null
+	ta=$(openssl x509 -in "$dir/certs/dane-ca.pem" -pubkey -noout |
+		openssl pkey -pubin -outform DER | openssl dgst -sha256 -hex |
+		sed 's/.*= *//')
+	for m in 1 2 3; do
+		next_addr
+		rr dane-usages.$tld "dane-usages.$tld. 3600 IN MX ${m}0 mx$m.dane-usages.$tld."
+		rr dane-usages.$tld "mx$m.dane-usages.$tld. 3600 IN A $addr_out"
+	done
+	cert mx1.dane-usages.$tld >/dev/null
+	h=$(openssl x509 -in "$dir/certs/mx1.dane-usages.$tld.pem" -outform DER |
+		openssl dgst -sha256 -hex | sed 's/.*= *//')
+	rr dane-usages.$tld "_25._tcp.mx1.dane-usages.$tld. 3600 IN TLSA 3 0 1 $h"
+	leaf=mx2.dane-usages.$tld
+	printf 'subjectAltName = DNS:%s\n' "$leaf" >"$dir/certs/$leaf.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -subj "/CN=$leaf" -keyout "$dir/certs/$leaf.key" 2>/dev/null |
+		openssl x509 -req -CA "$dir/certs/dane-ca.pem" \
+			-CAkey "$dir/certs/dane-ca.key" -set_serial 2 -days 3650 \
+			-extfile "$dir/certs/$leaf.ext" -out "$dir/certs/$leaf.crt" 2>/dev/null
+	cat "$dir/certs/$leaf.crt" "$dir/certs/dane-ca.pem" >"$dir/certs/$leaf.pem"
+	for m in mx2 mx3; do
+		rr dane-usages.$tld "_25._tcp.$m.dane-usages.$tld. 3600 IN TLSA 2 1 1 $ta"
+	done
+
 	# MTA-STS (tests/integration/sts.sh serves the policies over HTTPS
 	# at $sts_addr): an _mta-sts TXT record and the policy host
 	sts_addr=${TESTBED_STS_ADDR:-$addr}
@@ -271,7 +306,8 @@ build_zones() {
 	sts bogus-tlsa.$tld 1
 
 	# sign the children, then test. with their DS, then the root
-	signed="dane-one.$tld dane-two.$tld mixed.$tld mx-unsigned.$tld
+	signed="dane-one.$tld dane-two.$tld dane-usages.$tld mixed.$tld
+		mx-unsigned.$tld
 		dane-hosts.$tld cname-target.$tld cname-original.$tld
 		bogus-mx.$tld bogus-tlsa.$tld implicit.$tld nullmx.$tld
 		unusable.$tld noaddr-mixed.$tld noaddr.$tld
