@@ -461,10 +461,26 @@ probe_address(const struct probe_check *chk, const char *addr,
 		rep->result = PROBE_UNREACHABLE;
 		goto out;
 	}
+	/* no greeting, or a refusal (421, 554): the server takes no mail
+	 * now, which is not the policy's failure; a sender tries the next
+	 * MX host, as for an address where nothing listens */
+	if ((rc = read_reply(&c, &r)) != 0 || r.code != 220) {
+		if (rc == 0)
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "the greeting is %d, not 220", r.code);
+		else if (remaining_ms(&c) == 0)
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "no SMTP greeting within %u ms", timeout_ms);
+		else
+			snprintf(rep->detail, sizeof(rep->detail),
+			    "no SMTP greeting (the connection closed, or it "
+			    "is not SMTP)");
+		rep->result = PROBE_UNREACHABLE;
+		goto out;
+	}
 	snprintf(line, sizeof(line), "EHLO %s\r\n", helo);
 	rep->result = PROBE_NO_STARTTLS;
-	if (read_reply(&c, &r) != 0 || r.code != 220 ||
-	    send_line(&c, line) != 0 || read_reply(&c, &r) != 0 ||
+	if (send_line(&c, line) != 0 || read_reply(&c, &r) != 0 ||
 	    r.code != 250) {
 		snprintf(rep->detail, sizeof(rep->detail),
 		    "the SMTP dialogue failed before STARTTLS");
@@ -813,7 +829,8 @@ report_address(const struct probe_opts *o, const char *key,
 	}
 }
 
-/* -v: a DANE host's records, or an MTA-STS policy's patterns. */
+/* -v: a DANE host's records (an MTA-STS policy's patterns are in the
+ * key's line). */
 static void
 print_host_verbose(const struct probe_check *chk)
 {
@@ -821,8 +838,8 @@ print_host_verbose(const struct probe_check *chk)
 		const struct tlsa_record *rr = &chk->rrs[i];
 		const char *unusable = NULL;
 
-		printf("    TLSA %u %u %u ", rr->usage, rr->selector,
-		    rr->mtype);
+		printf("  %s: TLSA %u %u %u ", chk->host->name, rr->usage,
+		    rr->selector, rr->mtype);
 		for (size_t b = 0; b < rr->len; b++)
 			printf("%02x", rr->data[b]);
 		printf("%s%s\n", tlsa_usable(rr, &unusable) ? "" : " unusable: ",

@@ -17,18 +17,61 @@
 #    worst status; keys from -f lists; -j's JSON, parsed;
 #  - -C, the rollover check without connecting: dane-one.test's records
 #    accept its certificate and reject another host's.
+#  - dane-usages.test, the other kinds of record: mx1 matches 3 0 1, mx2
+#    2 1 1 at depth 1 (the bed's CA, served in the chain), mx3 serves a
+#    certificate from that CA for another name (usage 2 checks names):
+#    no-match; -v shows the records and the chains, whose SPKI digests
+#    are checked against openssl's;
+#  - MTA-STS secure (policies from tests/testbed/httpsd.py, a test CA):
+#    sts-enforce.test's MX verified; its policy changed to name another
+#    host: not connected to, no-match; sts-unsigned.test serves the CA's
+#    certificate for another name, sts-invalid.test a self-signed one:
+#    no-match; a testing policy: nothing probed; -C for MTA-STS;
+#  - -q prints the problems only, one self-contained line each;
+#    probe_connections = 1 gives the same output as parallel probing.
 # Skipped (exit 77) without a private namespace, root, or Postfix.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/postfixbed.sh"
 pf_available || exit 77
 testbed_up probe
+addr=$TESTBED_ADDR
+. "$(dirname "$0")/stsbed.sh"
 scale_conf "$TESTBED_CONF" "$dir/bed.conf" # lookups slower under valgrind
+
+# MTA-STS: the test CA, the policy host's certificates and policies
+ca ca || pki_failed "CA"
+cert ca mta-sts.elsewhere.test default || pki_failed default
+for d in sts-enforce sts-unsigned sts-invalid sts-testing; do
+	cert ca "mta-sts.$d.test" "mta-sts.$d.test" || pki_failed "$d"
+	site $d "version: STSv1\nmode: enforce\nmx: mx1.$d.test\nmx: *.$d.test\nmax_age: 86400\n"
+done
+site sts-testing "version: STSv1\nmode: testing\nmx: mx1.sts-testing.test\nmax_age: 86400\n"
+cert ca mx1.sts-enforce.test mx-good || pki_failed "MX"
+cert ca mx1.elsewhere.test mx-wrong || pki_failed "MX, wrong name"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj /CN=mx1.sts-invalid.test -days 30 -keyout "$pki/mx-self.key" \
+	-out "$pki/mx-self.crt" -addext subjectAltName=DNS:mx1.sts-invalid.test \
+	2>/dev/null || pki_failed "self-signed MX"
+chmod 755 "$pki"
+httpsd_start
+{
+	echo "mta_sts_ca_file = $pki/ca.pem"
+	echo "mta_sts_port = $hport"
+	echo "mta_sts_timeout = $((5000 * TIME_SCALE))"
+} >>"$dir/bed.conf"
 
 # a_of HOST ZONE: the A record of HOST in the bed
 a_of() {
 	sed -n "s/^$1\. [0-9]* IN A //p" "$dir/zones/$2.zone"
 }
 c="$dir/certs"
+# a certificate from the bed's DANE CA for a name that is not mx3's
+printf 'subjectAltName = DNS:wrong.dane-usages.test\n' >"$c/wrong.ext"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-subj /CN=wrong.dane-usages.test -keyout "$c/wrong.dane-usages.test.key" 2>/dev/null |
+	openssl x509 -req -CA "$c/dane-ca.pem" -CAkey "$c/dane-ca.key" -set_serial 3 \
+		-days 30 -extfile "$c/wrong.ext" -out "$c/wrong.crt" 2>/dev/null
+cat "$c/wrong.crt" "$c/dane-ca.pem" >"$c/wrong.dane-usages.test.pem"
 # mx1.dane-two.test's key in a certificate that expires in 3 days
 openssl req -x509 -key "$c/mx1.dane-two.test.key" -subj /CN=mx1.dane-two.test \
 	-days 3 -out "$c/mx1.dane-two.test.3days.pem" 2>/dev/null
@@ -43,8 +86,25 @@ pf_prepare
 	echo "$two2:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-one.test.pem -o smtpd_tls_key_file=$c/mx1.dane-one.test.key"
 	mixed=$(a_of mx1.mixed.test mixed.test)
 	echo "$mixed:25 inet n - n - - smtpd -o smtpd_tls_security_level=none"
+	u1=$(a_of mx1.dane-usages.test dane-usages.test)
+	echo "$u1:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-usages.test.pem -o smtpd_tls_key_file=$c/mx1.dane-usages.test.key"
+	u2=$(a_of mx2.dane-usages.test dane-usages.test)
+	echo "$u2:25 $smtpd -o smtpd_tls_cert_file=$c/mx2.dane-usages.test.pem -o smtpd_tls_key_file=$c/mx2.dane-usages.test.key"
+	u3=$(a_of mx3.dane-usages.test dane-usages.test)
+	echo "$u3:25 $smtpd -o smtpd_tls_cert_file=$c/wrong.dane-usages.test.pem -o smtpd_tls_key_file=$c/wrong.dane-usages.test.key"
+	se=$(a_of mx1.sts-enforce.test sts-enforce.test)
+	echo "$se:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-good.crt -o smtpd_tls_key_file=$pki/mx-good.key"
+	su=$(a_of mx1.sts-unsigned.test sts-unsigned.test)
+	echo "$su:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-wrong.crt -o smtpd_tls_key_file=$pki/mx-wrong.key"
+	si=$(a_of mx1.sts-invalid.test sts-invalid.test)
+	echo "$si:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-self.crt -o smtpd_tls_key_file=$pki/mx-self.key"
 } >>"$pf/master.cf"
-cleanup_more() { pf_stop; }
+silent=
+cleanup_more() {
+	pf_stop
+	[ -n "$hpid" ] && kill "$hpid" 2>/dev/null
+	[ -n "$silent" ] && kill "$silent" 2>/dev/null
+}
 pf_start
 
 # probe KEY... WANT_EXIT LINE...: `danemap probe KEYS` exits WANT_EXIT and
@@ -148,6 +208,140 @@ $DANEMAP -c "$dir/bed.conf" probe >/dev/null 2>&1
 rc=$?
 [ $rc = 64 ] && pass "probe without a key: exit 64" ||
 	fail "probe without a key: exit $rc"
+{ cat "$dir/bed.conf"; echo "probe_helo = -bad-"; } >"$dir/badhelo.conf"
+$DANEMAP -c "$dir/badhelo.conf" probe dane-one.test >"$dir/probe.out" 2>&1
+rc=$?
+[ $rc = 78 ] && grep -q "probe_helo" "$dir/probe.out" &&
+	pass "probe with a bad probe_helo: exit 78, and says so" ||
+	fail "probe with a bad probe_helo: exit $rc: $(cat "$dir/probe.out")"
+# ------------------------------------------------------------ usages 3 0 1, 2 1 1
+probe dane-usages.test 65 "dane-usages.test: OK dane-only"
+grep -q "^  mx1\.dane-usages\.test\[$u1\]:25 verified: TLSA 3 0 1 matched at depth 0; " "$dir/probe.out" &&
+	pass "3 0 1: verified at depth 0" || fail "3 0 1: $(cat "$dir/probe.out")"
+grep -q "^  mx2\.dane-usages\.test\[$u2\]:25 verified: TLSA 2 1 1 matched at depth 1; " "$dir/probe.out" &&
+	pass "2 1 1: the CA in the served chain, verified at depth 1" ||
+	fail "2 1 1: $(cat "$dir/probe.out")"
+grep -q "^  mx3\.dane-usages\.test\[$u3\]:25 no-match: hostname mismatch; " "$dir/probe.out" &&
+	pass "2 1 1 for another name: no-match (usage 2 checks the name)" ||
+	fail "2 1 1, another name: $(cat "$dir/probe.out")"
+# -v: the records and the chain, digests as openssl computes them
+spki() {
+	openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER |
+		openssl dgst -sha256 -hex | sed 's/.*= *//'
+}
+ta=$(spki "$c/dane-ca.pem")
+leaf1=$(openssl x509 -in "$c/mx1.dane-usages.test.pem" -outform DER |
+	openssl dgst -sha256 -hex | sed 's/.*= *//')
+probe -v dane-usages.test 65 \
+	"  mx1.dane-usages.test: TLSA 3 0 1 $leaf1" \
+	"  mx2.dane-usages.test: TLSA 2 1 1 $ta" \
+	"    certificate 1: subject /CN=danemap test bed DANE CA" \
+	"      SPKI SHA-256 $(spki "$c/mx2.dane-usages.test.crt"), not after $(date -u -d "$(openssl x509 -in "$c/mx2.dane-usages.test.crt" -noout -enddate | sed 's/notAfter=//')" +%Y-%m-%d)" \
+	"      issuer /CN=danemap test bed DANE CA"
+
+$DANEMAP -c "$dir/bed.conf" probe -j -v dane-usages.test >"$dir/probe.json" 2>&1
+if python3 - "$dir/probe.json" "$u2" "$ta" <<'EOF'; then
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+a = [x for x in o["addresses"] if x["address"] == sys.argv[2]][0]
+assert a["result"] == "verified" and a["tlsa"] == "2 1 1" and a["depth"] == 1, a
+ca = a["chain"][1]
+assert ca["subject"] == "/CN=danemap test bed DANE CA", a
+assert ca["spki_sha256"] == sys.argv[3], a
+EOF
+	pass "probe -j -v: the chain in the JSON, with openssl's digest"
+else
+	fail "probe -j -v: $(cat "$dir/probe.json")"
+fi
+
+# ------------------------------------------------------------ MTA-STS secure
+probe sts-enforce.test 0
+grep -q "^sts-enforce\.test: OK secure " "$dir/probe.out" &&
+	grep -q "^  mx1\.sts-enforce\.test\[$se\]:25 verified: certificate trusted and valid for mx1\.sts-enforce\.test; certificate expires " "$dir/probe.out" &&
+	pass "sts-enforce.test: the MX verified against the CA and its name" ||
+	fail "sts-enforce.test: $(cat "$dir/probe.out")"
+probe sts-unsigned.test 65 \
+	"  mx1.sts-unsigned.test[$su]:25 no-match: certificate: hostname mismatch; certificate expires $(date -u -d "$(openssl x509 -in "$pki/mx-wrong.crt" -noout -enddate | sed 's/notAfter=//')" +%Y-%m-%d) (29 days)"
+probe sts-invalid.test 65
+grep -q "^  mx1\.sts-invalid\.test\[$si\]:25 no-match: certificate: self-signed certificate; " "$dir/probe.out" &&
+	pass "sts-invalid.test: a self-signed MX certificate: no-match" ||
+	fail "sts-invalid.test: $(cat "$dir/probe.out")"
+probe sts-testing.test 1 "sts-testing.test: NOTFOUND "
+probe -C "$pki/mx-good.crt" sts-enforce.test 0 \
+	"  mx1.sts-enforce.test: accepts: trusted and valid for mx1.sts-enforce.test"
+probe -C "$pki/mx-wrong.crt" sts-enforce.test 65 \
+	"  mx1.sts-enforce.test: rejects: hostname mismatch"
+# the policy changed: the MX host is in none of its patterns
+site sts-enforce "version: STSv1\nmode: enforce\nmx: mx9.sts-enforce.test\nmax_age: 86400\n"
+probe sts-enforce.test 65 \
+	"  mx1.sts-enforce.test[$se]:25 no-match: mx1.sts-enforce.test matches no mx pattern of the policy (not connected)"
+
+# ------------------------------------------------------------ -q, parallel
+probe -q dane-one.test dane-two.test unsigned.test bogus-tlsa.test 75
+if [ "$(grep -c . "$dir/probe.out")" = 4 ] &&
+	grep -q "^dane-two\.test: mx1\.dane-two\.test\[$two1\]:25 verified: .*EXPIRES SOON$" "$dir/probe.out" &&
+	grep -q "^dane-two\.test: mx2\.dane-two\.test\[$two2\]:25 no-match: " "$dir/probe.out" &&
+	grep -q "^dane-two\.test: mx2\.dane-two\.test\[fd00::2\]:25 unreachable: " "$dir/probe.out" &&
+	grep -q "^bogus-tlsa\.test: TEMP " "$dir/probe.out"; then
+	pass "probe -q: the four problems, each on a line of its own"
+else
+	fail "probe -q: $(cat "$dir/probe.out")"
+fi
+printf 'dane-one.test\ndane-two.test\ndane-usages.test\nmixed.test\nsts-invalid.test\n' >"$dir/many.txt"
+t0=$(date +%s.%N)
+$DANEMAP -c "$dir/bed.conf" probe -f "$dir/many.txt" >"$dir/parallel.out" 2>&1
+rc1=$?
+t1=$(date +%s.%N)
+{ cat "$dir/bed.conf"; echo "probe_connections = 1"; } >"$dir/serial.conf"
+$DANEMAP -c "$dir/serial.conf" probe -f "$dir/many.txt" >"$dir/serial.out" 2>&1
+rc2=$?
+t2=$(date +%s.%N)
+# for the record, not judged: what parallel probing saved
+echo "note: 5 keys, 9 addresses: $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s with probe_connections = 8, $(awk "BEGIN { printf \"%.2f\", $t2 - $t1 }") s with 1"
+# the days left may differ by one across midnight: compare without them
+if [ $rc1 = 65 ] && [ $rc2 = 65 ] && [ "$(grep -c '^  ' "$dir/serial.out")" -ge 9 ] &&
+	[ "$(sed 's/([0-9]* days)//' "$dir/parallel.out")" = "$(sed 's/([0-9]* days)//' "$dir/serial.out")" ]; then
+	pass "parallel probing: the same results, in the same order, as one at a time"
+else
+	fail "parallel vs serial: $rc1 $rc2: $(diff "$dir/serial.out" "$dir/parallel.out")"
+fi
+
+# servers that accept the connection and never greet: unreachable once
+# probe_timeout has passed, each on a connection of its own at once
+s1=$(a_of implicit.test implicit.test)
+s2=$(a_of mx1.noaddr-mixed.test noaddr-mixed.test)
+s3=$(a_of target.dane-hosts.test dane-hosts.test)
+python3 - "$dir/silent.up" "$s1" "$s2" "$s3" <<'EOF' &
+import socket, sys, time
+held = []
+for a in sys.argv[2:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a, 25))
+    s.listen(16)  # the kernel completes connections; none is answered
+    held.append(s)
+open(sys.argv[1], "w").close()
+time.sleep(600)
+EOF
+silent=$!
+i=0
+while [ ! -e "$dir/silent.up" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+{ cat "$dir/bed.conf"; echo "probe_timeout = 1000"; } >"$dir/short.conf"
+for n in 3 1; do
+	t0=$(date +%s.%N)
+	{ cat "$dir/short.conf"; echo "probe_connections = $n"; } >"$dir/silent.conf"
+	$DANEMAP -c "$dir/silent.conf" probe implicit.test noaddr-mixed.test cname-target.test >"$dir/probe.out" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	echo "note: 3 silent servers, probe_timeout 1 s: $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s with probe_connections = $n"
+	if [ $rc = 69 ] && [ "$(grep -c ' unreachable: no SMTP greeting within 1000 ms$' "$dir/probe.out")" = 3 ]; then
+		pass "no greeting (probe_connections = $n): unreachable, exit 69"
+	else
+		fail "no greeting (probe_connections = $n): exit $rc: $(cat "$dir/probe.out")"
+	fi
+done
+kill $silent 2>/dev/null
+
 # nothing but QUIT after the handshake: no mail was sent
 if grep -q "from=<" "$dir/maillog"; then
 	fail "a probe sent mail: $(grep 'from=<' "$dir/maillog")"
