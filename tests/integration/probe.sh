@@ -342,6 +342,45 @@ for n in 3 1; do
 done
 kill $silent 2>/dev/null
 
+# the warner: contrib/danemap-probe.cron's command, paths made the test's
+# and logger sending to a socket of the test's instead of /dev/log
+line=$(grep -v '^#' "$top_srcdir/contrib/danemap-probe.cron" | cut -f3-)
+printf 'dane-one.test\ndane-two.test\nbogus-tlsa.test\n' >"$dir/probe.list"
+cmd=$(printf '%s\n' "$line" |
+	sed -e "s|/usr/local/bin/danemap -c /etc/danemap/danemap.conf|$DANEMAP -c $dir/bed.conf|" \
+		-e "s|/etc/danemap/probe.list|$dir/probe.list|" \
+		-e "s|logger |logger -u $dir/log.sock |")
+python3 - "$dir/log.sock" "$dir/syslog.txt" <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as out:
+    try:
+        while True:
+            out.write(s.recv(4096).decode(errors="replace") + "\n")
+            out.flush()
+    except socket.timeout:
+        pass
+EOF
+logpid=$!
+i=0
+while [ ! -S "$dir/log.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sh -c "$cmd"
+i=0
+while [ "$(grep -c . "$dir/syslog.txt" 2>/dev/null)" -lt 4 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill $logpid 2>/dev/null
+# syslog PRI: mail (2) * 8 + warning (4) = 20
+if [ "$(grep -c . "$dir/syslog.txt")" = 4 ] &&
+	grep -q "^<20>.*danemap-probe: dane-two\.test: mx2\.dane-two\.test\[$two2\]:25 no-match: " "$dir/syslog.txt" &&
+	grep -q "^<20>.*danemap-probe: dane-two\.test: .*EXPIRES SOON$" "$dir/syslog.txt" &&
+	grep -q "^<20>.*danemap-probe: bogus-tlsa\.test: TEMP " "$dir/syslog.txt" &&
+	! grep -q "dane-one" "$dir/syslog.txt"; then
+	pass "contrib's cron line: each problem one syslog line, mail.warning"
+else
+	fail "contrib's cron line: $(cat "$dir/syslog.txt")"
+fi
+
 # nothing but QUIT after the handshake: no mail was sent
 if grep -q "from=<" "$dir/maillog"; then
 	fail "a probe sent mail: $(grep 'from=<' "$dir/maillog")"
