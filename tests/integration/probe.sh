@@ -79,29 +79,32 @@ cat "$c/wrong.crt" "$c/dane-ca.pem" >"$c/wrong.dane-usages.test.pem"
 # mx1.dane-two.test's key in a certificate that expires in 3 days
 openssl req -x509 -key "$c/mx1.dane-two.test.key" -subj /CN=mx1.dane-two.test \
 	-days 3 -out "$c/mx1.dane-two.test.3days.pem" 2>/dev/null
+one=$(a_of mx1.dane-one.test dane-one.test)
+two1=$(a_of mx1.dane-two.test dane-two.test)
+two2=$(a_of mx2.dane-two.test dane-two.test)
+mixed=$(a_of mx1.mixed.test mixed.test)
+u1=$(a_of mx1.dane-usages.test dane-usages.test)
+u2=$(a_of mx2.dane-usages.test dane-usages.test)
+u3=$(a_of mx3.dane-usages.test dane-usages.test)
+se=$(a_of mx1.sts-enforce.test sts-enforce.test)
+su=$(a_of mx1.sts-unsigned.test sts-unsigned.test)
+si=$(a_of mx1.sts-invalid.test sts-invalid.test)
+# tls ADDR CERT KEY: master.cf's smtpd on ADDR:25 with STARTTLS and CERT
+tls() {
+	echo "$1:25 inet n - n - - smtpd -o smtpd_tls_security_level=may -o smtpd_tls_cert_file=$2 -o smtpd_tls_key_file=$3"
+}
 pf_prepare
 {
-	smtpd="inet n - n - - smtpd -o smtpd_tls_security_level=may"
-	one=$(a_of mx1.dane-one.test dane-one.test)
-	echo "$one:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-one.test.pem -o smtpd_tls_key_file=$c/mx1.dane-one.test.key"
-	two1=$(a_of mx1.dane-two.test dane-two.test)
-	echo "$two1:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-two.test.3days.pem -o smtpd_tls_key_file=$c/mx1.dane-two.test.key"
-	two2=$(a_of mx2.dane-two.test dane-two.test)
-	echo "$two2:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-one.test.pem -o smtpd_tls_key_file=$c/mx1.dane-one.test.key"
-	mixed=$(a_of mx1.mixed.test mixed.test)
+	tls "$one" "$c/mx1.dane-one.test.pem" "$c/mx1.dane-one.test.key"
+	tls "$two1" "$c/mx1.dane-two.test.3days.pem" "$c/mx1.dane-two.test.key"
+	tls "$two2" "$c/mx1.dane-one.test.pem" "$c/mx1.dane-one.test.key"
 	echo "$mixed:25 inet n - n - - smtpd -o smtpd_tls_security_level=none"
-	u1=$(a_of mx1.dane-usages.test dane-usages.test)
-	echo "$u1:25 $smtpd -o smtpd_tls_cert_file=$c/mx1.dane-usages.test.pem -o smtpd_tls_key_file=$c/mx1.dane-usages.test.key"
-	u2=$(a_of mx2.dane-usages.test dane-usages.test)
-	echo "$u2:25 $smtpd -o smtpd_tls_cert_file=$c/mx2.dane-usages.test.pem -o smtpd_tls_key_file=$c/mx2.dane-usages.test.key"
-	u3=$(a_of mx3.dane-usages.test dane-usages.test)
-	echo "$u3:25 $smtpd -o smtpd_tls_cert_file=$c/wrong.dane-usages.test.pem -o smtpd_tls_key_file=$c/wrong.dane-usages.test.key"
-	se=$(a_of mx1.sts-enforce.test sts-enforce.test)
-	echo "$se:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-good.crt -o smtpd_tls_key_file=$pki/mx-good.key"
-	su=$(a_of mx1.sts-unsigned.test sts-unsigned.test)
-	echo "$su:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-wrong.crt -o smtpd_tls_key_file=$pki/mx-wrong.key"
-	si=$(a_of mx1.sts-invalid.test sts-invalid.test)
-	echo "$si:25 $smtpd -o smtpd_tls_cert_file=$pki/mx-self.crt -o smtpd_tls_key_file=$pki/mx-self.key"
+	tls "$u1" "$c/mx1.dane-usages.test.pem" "$c/mx1.dane-usages.test.key"
+	tls "$u2" "$c/mx2.dane-usages.test.pem" "$c/mx2.dane-usages.test.key"
+	tls "$u3" "$c/wrong.dane-usages.test.pem" "$c/wrong.dane-usages.test.key"
+	tls "$se" "$pki/mx-good.crt" "$pki/mx-good.key"
+	tls "$su" "$pki/mx-wrong.crt" "$pki/mx-wrong.key"
+	tls "$si" "$pki/mx-self.crt" "$pki/mx-self.key"
 } >>"$pf/master.cf"
 silent=
 cleanup_more() {
