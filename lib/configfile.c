@@ -35,6 +35,7 @@ enum kind {
 	K_UPSTREAM,
 	K_LISTEN,
 	K_BOOL, /* yes or no */
+	K_INET, /* all, ipv4 or ipv6 */
 };
 
 struct key {
@@ -91,6 +92,7 @@ static const struct key keys[] = {
 	U("probe_expiry_warn", probe_expiry_warn, 0, 3650, "days"),
 	U("probe_connections", probe_connections, 1, 1000, "connections"),
 	U("probe_timeout", probe_timeout_ms, 1000, 300000, "milliseconds"),
+	S("probe_inet_protocols", K_INET, probe_inet_protocols),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -134,6 +136,7 @@ config_defaults(struct config *cfg)
 	cfg->probe_expiry_warn = 14;
 	cfg->probe_connections = 8;
 	cfg->probe_timeout_ms = 10000;
+	cfg->probe_inet_protocols = CONFIG_INET_ALL;
 }
 
 struct parse {
@@ -397,6 +400,19 @@ set_value(struct parse *p, const struct key *k, char *value)
 		return 0;
 	case K_LISTEN:
 		return parse_listen(p, value);
+	case K_INET:
+		if (strcmp(value, "all") == 0)
+			p->cfg->probe_inet_protocols = CONFIG_INET_ALL;
+		else if (strcmp(value, "ipv4") == 0)
+			p->cfg->probe_inet_protocols = CONFIG_INET_IPV4;
+		else if (strcmp(value, "ipv6") == 0)
+			p->cfg->probe_inet_protocols = CONFIG_INET_IPV6;
+		else
+			return fail(p,
+			    "bad value for %s: \"%s\" (expected all, ipv4 or "
+			    "ipv6)",
+			    k->name, value);
+		return 0;
 	case K_BOOL:
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return fail(p,

@@ -39,6 +39,13 @@ enum config_transport {
 	CONFIG_TRANSPORT_UDP, /* UDP, getdns's TCP fallback after TC=1 */
 };
 
+/* Address families the probe connects to (Postfix's inet_protocols). */
+enum config_inet {
+	CONFIG_INET_ALL,  /* IPv4 and IPv6 (default) */
+	CONFIG_INET_IPV4, /* IPv4 only */
+	CONFIG_INET_IPV6, /* IPv6 only */
+};
+
 struct config_upstream {
 	char address[64]; /* numeric IPv4 or IPv6, as written */
 	unsigned port;    /* 53 unless given as address@port */
@@ -100,6 +107,7 @@ struct config {
 	unsigned probe_expiry_warn;       /* probe_expiry_warn (days) */
 	unsigned probe_connections;       /* at most this many at once */
 	unsigned probe_timeout_ms;        /* one address's whole dialogue */
+	enum config_inet probe_inet_protocols; /* probe_inet_protocols */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

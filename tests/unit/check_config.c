@@ -211,6 +211,14 @@ START_TEST(probe_keys)
 	ck_assert_int_eq(parse("probe_expiry_warn = 3651\n"), -1);
 	ck_assert_int_eq(parse("probe_connections = 0\n"), -1);
 	ck_assert_int_eq(parse("probe_timeout = 999\n"), -1);
+	ck_assert_int_eq(cfg.probe_inet_protocols, CONFIG_INET_ALL);
+	ck_assert_int_eq(parse("probe_inet_protocols = ipv4\n"), 0);
+	ck_assert_int_eq(cfg.probe_inet_protocols, CONFIG_INET_IPV4);
+	ck_assert_int_eq(parse("probe_inet_protocols = ipv6\n"), 0);
+	ck_assert_int_eq(cfg.probe_inet_protocols, CONFIG_INET_IPV6);
+	ck_assert_int_eq(parse("probe_inet_protocols = ip4\n"), -1);
+	ck_assert_str_eq(err, "test.conf:1: bad value for probe_inet_protocols: "
+	                      "\"ip4\" (expected all, ipv4 or ipv6)");
 }
 END_TEST
 
