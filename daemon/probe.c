@@ -2,8 +2,9 @@
  * probe: `danemap probe KEY...` checks that each MX host serves what the
  * key's policy promises, the policy computed exactly as `danemap query`
  * computes it (keyrun.c: DANE first, then a live MTA-STS fetch). For
- * every address of every host Postfix would try, in preference order:
- * connect, banner, EHLO, STARTTLS, a TLS handshake, QUIT; never mail.
+ * every address of every host Postfix would try, in preference order
+ * (of the families probe_inet_protocols allows): connect, greeting, EHLO,
+ * STARTTLS, a TLS handshake, QUIT; never mail.
  *  - DANE (dane-only, dane): OpenSSL's DANE verification against the
  *    host's validated TLSA records (usage 2 with the RFC 7672 §3.2.2
  *    name checks, usage 3 without);
@@ -14,7 +15,8 @@
  *
  * One line per address: verified (for DANE: which TLSA record matched,
  * at which depth), no-match, no-starttls, handshake-failed or
- * unreachable, and when the certificate expires (flagged within
+ * unreachable (no connection, or no 220 greeting: a server refusing
+ * everyone fails no policy), and when the certificate expires (flagged within
  * probe_expiry_warn days); -v adds the chain as served and the TLSA
  * records, -j prints one JSON object per key instead, -q only the
  * problems, one self-contained line each (for syslog). Keys come from
@@ -45,6 +47,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +172,10 @@ fill(struct smtp_conn *c)
 		ssize_t n;
 
 		if (c->ssl != NULL) {
-			int r = SSL_read(c->ssl, c->buf + c->have,
+			int r;
+
+			ERR_clear_error(); /* SSL_get_error reads the queue */
+			r = SSL_read(c->ssl, c->buf + c->have,
 			    (int)(sizeof(c->buf) - c->have));
 
 			if (r > 0) {
@@ -219,7 +225,10 @@ send_line(struct smtp_conn *c, const char *line)
 
 	while (off < len) {
 		if (c->ssl != NULL) {
-			int r = SSL_write(c->ssl, line + off, (int)(len - off));
+			int r;
+
+			ERR_clear_error(); /* SSL_get_error reads the queue */
+			r = SSL_write(c->ssl, line + off, (int)(len - off));
 
 			if (r > 0) {
 				off += (size_t)r;
@@ -255,16 +264,23 @@ static SSL *
 dane_ssl(const struct probe_check *chk)
 {
 	const struct policy_host *h = chk->host;
+	/* the TLSA base domain: the CNAME target if the records are there,
+	 * else the MX host name (RFC 7672 §2.2.2); OpenSSL sends it as SNI
+	 * (§8.1) */
+	const char *base =
+	    h->tlsa_expanded_count ? h->expanded : h->name;
+	const char *other = base == h->name ? h->expanded : h->name;
 	SSL *ssl = SSL_new(chk->ctx);
 
-	if (ssl == NULL || SSL_dane_enable(ssl, h->name) <= 0) {
+	if (ssl == NULL || SSL_dane_enable(ssl, base) <= 0) {
 		SSL_free(ssl);
 		return NULL;
 	}
 	/* RFC 7672 §3.2.2: usage 2 names are the MX host name and, if it
 	 * is an alias, its CNAME target; usage 3 is not checked by name */
-	if (strcmp(h->expanded, h->name) != 0)
-		(void)SSL_add1_host(ssl, h->expanded);
+	if (strcmp(other, base) != 0)
+		(void)SSL_add1_host(ssl, other);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	for (size_t i = 0; i < chk->n; i++)
 		if (tlsa_usable(&chk->rrs[i], NULL))
@@ -276,7 +292,8 @@ dane_ssl(const struct probe_check *chk)
 
 /* An SSL object for an MTA-STS host: the chain against the context's
  * CA store, the certificate valid for the MX host's name (RFC 8461 §4.2:
- * a wildcard only as the whole left-most label). */
+ * a subjectAltName DNS-ID, never the subject's CN; a wildcard only as
+ * the whole left-most label), sent as SNI. */
 static SSL *
 sts_ssl(const struct probe_check *chk)
 {
@@ -286,20 +303,22 @@ sts_ssl(const struct probe_check *chk)
 		SSL_free(ssl);
 		return NULL;
 	}
-	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+	        X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+	(void)SSL_set_tlsext_host_name(ssl, chk->host->name);
 	return ssl;
 }
 
-/* The SSL object check asks for, sending the MX host's name as SNI and
- * leaving the verdict to the caller. */
+/* The SSL object check asks for, leaving the verdict to the caller;
+ * setting it up leaves nothing on this thread's error queue. */
 static SSL *
 check_ssl(const struct probe_check *chk)
 {
 	SSL *ssl = chk->sts != NULL ? sts_ssl(chk) : dane_ssl(chk);
 
+	ERR_clear_error();
 	if (ssl == NULL)
 		return NULL;
-	(void)SSL_set_tlsext_host_name(ssl, chk->host->name);
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
 	return ssl;
 }
@@ -347,8 +366,9 @@ not_after(X509 *x, char *when, size_t size, int *days)
 	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1 ||
 	    strftime(when, size, "%Y-%m-%d", &tm) == 0)
 		snprintf(when, size, "?");
+	/* whole days left, rounded down: expired is fewer than 0 */
 	if (days != NULL)
-		*days = d;
+		*days = d - (d <= 0 && secs < 0);
 }
 
 static void
@@ -502,7 +522,7 @@ probe_address(const struct probe_check *chk, const char *addr,
 		    "cannot set up TLS");
 		goto out;
 	}
-	while ((rc = SSL_connect(c.ssl)) != 1)
+	while ((ERR_clear_error(), rc = SSL_connect(c.ssl)) != 1)
 		if (ssl_wait(&c, rc) != 0) {
 			unsigned long e = ERR_get_error();
 			const char *why =
@@ -547,6 +567,8 @@ cert_accepted(const struct probe_check *chk, STACK_OF(X509) *chain,
 	else if (ssl != NULL && store != NULL && vctx != NULL &&
 	    X509_STORE_CTX_init(vctx, store, sk_X509_value(chain, 0), chain) ==
 	        1 &&
+	    /* as a TLS client checks a server: its purpose and trust */
+	    X509_STORE_CTX_set_default(vctx, "ssl_server") == 1 &&
 	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(vctx),
 	        SSL_get0_param(ssl)) == 1) {
 		uint8_t usage, selector, mtype;
@@ -865,6 +887,35 @@ rank(int status)
 	}
 }
 
+/* An MTA-STS record without a policy behind it (the policy host has no
+ * address, or the fetch failed), in words into buf: the key then has no
+ * policy to probe, and its domain's senders none to enforce. */
+static bool
+sts_trouble(const struct keyrun_item *item, char *buf, size_t size)
+{
+	const struct resolve_sts *sts;
+	char clean[300];
+
+	if (item->kind != MAPKEY_LOOKUP)
+		return false;
+	sts = resolve_job_sts(item->job);
+	if (item->fetched && item->fetch.status != STSFETCH_OK) {
+		snprintf(buf, size, "MTA-STS policy fetch failed: %s%s%s",
+		    stsfetch_status_name(item->fetch.status),
+		    item->fetch.detail[0] != '\0' ? ": " : "",
+		    log_sanitize(clean, sizeof(clean), item->fetch.detail,
+		        strlen(item->fetch.detail), 200));
+		return true;
+	}
+	if (sts->asked && sts->have_id && sts->addr_count == 0) {
+		snprintf(buf, size,
+		    "MTA-STS record id=%s, but mta-sts.%s has no address",
+		    sts->id, item->key.name);
+		return true;
+	}
+	return false;
+}
+
 /* The key's output, from its probed tasks (*next: the first of them,
  * moved past them); its exit status. */
 static int
@@ -873,7 +924,7 @@ report_key(const struct probe_opts *o, const struct keyrun_item *item,
 {
 	enum key_kind kind = key_kind(item);
 	const struct policy_facts *f;
-	char clean[300], payload[STS_REPLY_MAX + 8];
+	char clean[300], payload[STS_REPLY_MAX + 8], trouble[400];
 	bool probed = false, failed = false, unreachable = false;
 	int status;
 
@@ -896,6 +947,15 @@ report_key(const struct probe_opts *o, const struct keyrun_item *item,
 		printf("%s: NOTFOUND (no DNS lookup for this key)\n", clean);
 	else
 		printf("%s: %s\n", clean, payload);
+	if (sts_trouble(item, trouble, sizeof(trouble))) {
+		if (o->json) {
+			/* after the addresses, which are none */
+		} else if (o->quiet)
+			printf("%s: %s\n", clean, trouble);
+		else
+			printf("  %s\n", trouble);
+	} else
+		trouble[0] = '\0';
 	if (kind == KEY_DANE || kind == KEY_STS) {
 		f = resolve_job_facts(item->job);
 		for (size_t i = 0; i < f->host_count; i++) {
@@ -946,9 +1006,26 @@ report_key(const struct probe_opts *o, const struct keyrun_item *item,
 	    : unreachable         ? EX_UNAVAILABLE
 	    : probed              ? EX_OK
 	                          : CLI_EX_NOTFOUND;
-	if (o->json)
-		printf("],\"status\":%d}\n", status);
+	if (o->json) {
+		printf("]");
+		if (trouble[0] != '\0') {
+			printf(",\"mta_sts_problem\":");
+			json_string(trouble);
+		}
+		printf(",\"status\":%d}\n", status);
+	}
 	return status;
+}
+
+/* Is addr of a family probe_inet_protocols lets the probe connect to?
+ * (As Postfix's inet_protocols: the others are left out, not failed.) */
+static bool
+family_wanted(const struct config *cfg, const char *addr)
+{
+	bool v6 = strchr(addr, ':') != NULL;
+
+	return cfg->probe_inet_protocols == CONFIG_INET_ALL ||
+	    (cfg->probe_inet_protocols == CONFIG_INET_IPV6) == v6;
 }
 
 /* Resolve, probe and report items[0..n); the worst exit status (or an
@@ -984,6 +1061,8 @@ probe_batch(const struct probe_opts *o, struct keyrun *run,
 			if (!host_check(o, &items[k], i, &chk, &why))
 				continue;
 			for (size_t a = 0; a < na; a++) {
+				if (!family_wanted(o->cfg, addrs[a]))
+					continue;
 				if (count == cap) {
 					cap = cap ? 2 * cap : 16;
 					tasks = xrealloc(tasks,
@@ -1024,8 +1103,9 @@ list_key(const char *key, size_t len, void *arg)
 	l->keys[l->count++] = xstrndup(key, len);
 }
 
-/* The contexts: DANE's, and MTA-STS's with the CA store policy fetches
- * use (mta_sts_ca_file, else the system's). 0, or an exit status. */
+/* The contexts: DANE's, and (mta_sts = yes) MTA-STS's with the CA store
+ * policy fetches use (mta_sts_ca_file, else the system's). 0, or an exit
+ * status. */
 static int
 make_contexts(struct probe_opts *o)
 {
@@ -1033,11 +1113,13 @@ make_contexts(struct probe_opts *o)
 
 	if ((o->dane_ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_dane_enable(o->dane_ctx) <= 0 ||
-	    (o->sts_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+	    (o->cfg->mta_sts &&
+	        (o->sts_ctx = SSL_CTX_new(TLS_client_method())) == NULL)) {
 		fprintf(stderr, "danemap: out of memory\n");
 		return EX_SOFTWARE;
 	}
-	if ((ca[0] != '\0'
+	if (o->sts_ctx != NULL &&
+	    (ca[0] != '\0'
 	            ? SSL_CTX_load_verify_locations(o->sts_ctx, ca, NULL)
 	            : SSL_CTX_set_default_verify_paths(o->sts_ctx)) != 1) {
 		fprintf(stderr, "danemap: mta_sts_ca_file %s: cannot read it\n",
@@ -1061,6 +1143,8 @@ probe_main(const struct config *cfg, int argc, char **argv)
 	const char *cert_file = NULL;
 	size_t total;
 
+	/* a server that resets the connection must not end the run */
+	signal(SIGPIPE, SIG_IGN);
 	optind = 1;
 	while ((opt = getopt(argc, argv, "+jqvf:C:")) != -1) {
 		if (opt == 'j')
