@@ -258,7 +258,9 @@ rc=$?
 	pass "probe with a bad probe_helo: exit 78, and says so" ||
 	fail "probe with a bad probe_helo: exit $rc: $(cat "$dir/probe.out")"
 # ------------------------------------------------------------ usages 3 0 1, 2 1 1
+PROBE_CMD=$PLAIN # probe -v below runs the same under valgrind
 probe dane-usages.test 65 "dane-usages.test: OK dane-only"
+PROBE_CMD=
 grep -q "^  mx1\.dane-usages\.test\[$u1\]:25 verified: TLSA 3 0 1 matched at depth 0; " "$dir/probe.out" &&
 	pass "3 0 1: verified at depth 0" || fail "3 0 1: $(cat "$dir/probe.out")"
 grep -q "^  mx2\.dane-usages\.test\[$u2\]:25 verified: TLSA 2 1 1 matched at depth 1; " "$dir/probe.out" &&
@@ -332,7 +334,9 @@ grep -q "^sts-enforce\.test: OK secure " "$dir/probe.out" &&
 	fail "sts-enforce.test: $(cat "$dir/probe.out")"
 probe sts-unsigned.test 65 \
 	"  mx1.sts-unsigned.test[$su]:25 no-match: certificate: hostname mismatch; certificate expires $(date -u -d "$(openssl x509 -in "$pki/mx-wrong.crt" -noout -enddate | sed 's/notAfter=//')" +%Y-%m-%d) (29 days)"
+PROBE_CMD=$PLAIN # the path sts-unsigned.test took
 probe sts-invalid.test 65
+PROBE_CMD=
 grep -q "^  mx1\.sts-invalid\.test\[$si\]:25 no-match: certificate: self-signed certificate; " "$dir/probe.out" &&
 	pass "sts-invalid.test: a self-signed MX certificate: no-match" ||
 	fail "sts-invalid.test: $(cat "$dir/probe.out")"
@@ -347,8 +351,10 @@ PROBE_CMD=$PLAIN
 probe -C "$pki/mx-self.crt" sts-enforce.test 65 \
 	"  mx1.sts-enforce.test: rejects: self-signed certificate"
 PROBE_CMD=
+PROBE_CMD=$PLAIN
 probe -C "$pki/mx-cn.crt" sts-enforce.test 65 \
 	"  mx1.sts-enforce.test: rejects: hostname mismatch"
+PROBE_CMD=
 # the policy changed: the MX host is in none of its patterns
 site sts-enforce "version: STSv1\nmode: enforce\nmx: mx9.sts-enforce.test\nmax_age: 86400\n"
 before=$(grep -c "postfix-$se/smtpd.*: connect from" "$dir/maillog")
@@ -360,8 +366,10 @@ after=$(grep -c "postfix-$se/smtpd.*: connect from" "$dir/maillog")
 	pass "a host outside the mx patterns is not connected to ($before connections before, none more)" ||
 	fail "not connected: $before connections before, $after after"
 # a record without a policy host; a policy that cannot be fetched
+PROBE_CMD=$PLAIN
 probe sts-nohost.test 1 "sts-nohost.test: NOTFOUND " \
 	"  MTA-STS record id=1, but mta-sts.sts-nohost.test has no address"
+PROBE_CMD=
 rm -r "$web/sites/mta-sts.sts-testing.test"
 probe -q sts-testing.test 1
 grep -q "^sts-testing\.test: MTA-STS policy fetch failed: " "$dir/probe.out" &&
