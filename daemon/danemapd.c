@@ -205,6 +205,8 @@ reload(struct server *srv)
 	}
 	if (next.tlsrpt != srv->cfg.tlsrpt)
 		store_drop_frames(srv->store); /* MTA-STS replies change */
+	if (next.temp_alert_after != srv->cfg.temp_alert_after)
+		tempwatch_set_after(srv->tempwatch, next.temp_alert_after);
 	srv->cfg = next;
 	log_set_level((enum log_level)srv->cfg.log_level);
 	cdb_use(srv);
@@ -276,6 +278,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	cdb_check(srv);
+	tempwatch_prune(srv->tempwatch, (int64_t)time(NULL));
 }
 
 static void
@@ -327,6 +330,7 @@ server_free(struct server *srv)
 		if (events[i] != NULL)
 			event_free(events[i]);
 	store_free(srv->store);
+	tempwatch_free(srv->tempwatch);
 	journal_close(srv->journal);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
@@ -413,6 +417,8 @@ main(int argc, char **argv)
 		xfail("event_base_new");
 	if ((srv.store = store_new(srv.cfg.cache_entries)) == NULL)
 		xfail("store_new");
+	if ((srv.tempwatch = tempwatch_new(srv.cfg.temp_alert_after)) == NULL)
+		xfail("tempwatch_new");
 	if (open_listeners(&srv, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
 		status = EX_OSERR;

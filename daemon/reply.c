@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "elapsed.h"
 #include "server.h"
@@ -55,6 +56,65 @@ key_for_log(char *buf, size_t size, const char *key, size_t len)
 	return log_sanitize(buf, size, key, len, KEY_LOG_IN);
 }
 
+/* "2026-11-30T10:00:00Z" for t, into buf. */
+static const char *
+utc_time(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+/*
+ * A key that keeps answering TEMP (lib/tempwatch): a warning once it has
+ * lasted temp_alert_after, and every hour while it lasts (Postfix defers
+ * the mail, so it piles up); a notice when the key answers something
+ * else again.
+ */
+static void
+temp_watch(struct server *srv, const char *key, size_t key_len,
+    enum answer_kind kind, const char *frame, size_t frame_len,
+    const char *reason)
+{
+	struct tempwatch_info info;
+	int64_t now = (int64_t)time(NULL);
+	char key_log[KEY_LOG_MAX], since[32], why[TEMPWATCH_REASON_MAX + 1];
+	const char *text;
+	size_t text_len;
+
+	text = sockmap_reply_payload(frame, frame_len, &text_len);
+	if (reason[0] == '\0' && kind == KIND_TEMP && text_len > 5)
+		/* a cached TEMP has no reason but its reply's text */
+		reason = log_sanitize(why, sizeof(why), text + 5, text_len - 5,
+		    TEMPWATCH_REASON_MAX - 4);
+	switch (tempwatch_note(srv->tempwatch, key, key_len, kind == KIND_TEMP,
+	    reason, now, &info)) {
+	case TEMPWATCH_ALERT:
+		log_msg(LOG_LEVEL_WARNING,
+		    "key=%s has answered TEMP for %lld s, since %s: mail to "
+		    "it is deferred; last reason: %s",
+		    key_for_log(key_log, sizeof(key_log), key, key_len),
+		    (long long)(now - info.since),
+		    utc_time(since, sizeof(since), info.since),
+		    info.reason[0] != '\0' ? info.reason : "none given");
+		break;
+	case TEMPWATCH_RECOVERED:
+		log_msg(LOG_LEVEL_NOTICE,
+		    "key=%s recovered: reply=\"%.*s\" after %lld s of TEMP "
+		    "since %s",
+		    key_for_log(key_log, sizeof(key_log), key, key_len),
+		    (int)text_len, text, (long long)(now - info.since),
+		    utc_time(since, sizeof(since), info.since));
+		break;
+	case TEMPWATCH_NONE:
+		break;
+	}
+}
+
 /* Count an answer, and log it if its source's level is written: only then
  * is the key made printable and the clock read. frame is the reply as
  * sent; reason, if not empty, is logged after it. */
@@ -71,6 +131,8 @@ answer_note(struct server *srv, enum answer_source source,
 
 	srv->stats.by_source[source]++;
 	srv->stats.by_kind[kind]++;
+	if (kind == KIND_TEMP || tempwatch_count(srv->tempwatch, NULL) > 0)
+		temp_watch(srv, key, key_len, kind, frame, frame_len, reason);
 	if (!log_enabled(level))
 		return;
 	text = sockmap_reply_payload(frame, frame_len, &text_len);

@@ -41,6 +41,7 @@
 #include "sockmap.h"
 #include "store.h"
 #include "stsfetch.h"
+#include "tempwatch.h"
 
 /* A whole request netstring: "10000:" + payload + ",". */
 #define REQUEST_MAX (SOCKMAP_MAX_QUERY + 7)
@@ -205,6 +206,7 @@ struct server {
 	struct event *stats_timer;
 	struct event *cdb_checked; /* a cache file check on a thread is over */
 	struct answer_stats stats;
+	struct tempwatch *tempwatch; /* keys that keep answering TEMP */
 	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
 	struct fixed_reply unknown_map;
 	bool stopping;

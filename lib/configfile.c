@@ -93,6 +93,7 @@ static const struct key keys[] = {
 	U("probe_connections", probe_connections, 1, 1000, "connections"),
 	U("probe_timeout", probe_timeout_ms, 1000, 300000, "milliseconds"),
 	S("probe_inet_protocols", K_INET, probe_inet_protocols),
+	U("temp_alert_after", temp_alert_after, 0, 2592000, "seconds"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -137,6 +138,7 @@ config_defaults(struct config *cfg)
 	cfg->probe_connections = 8;
 	cfg->probe_timeout_ms = 10000;
 	cfg->probe_inet_protocols = CONFIG_INET_ALL;
+	cfg->temp_alert_after = 3600;
 }
 
 struct parse {

@@ -108,6 +108,8 @@ struct config {
 	unsigned probe_connections;       /* at most this many at once */
 	unsigned probe_timeout_ms;        /* one address's whole dialogue */
 	enum config_inet probe_inet_protocols; /* probe_inet_protocols */
+	/* danemapd: warn when a key stays TEMP this long (0: never) */
+	unsigned temp_alert_after; /* seconds */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

@@ -5,7 +5,9 @@
 #    and none per answer from memory, from the cache file or with nothing
 #    to look up: those are counted in the statistics line, which is written
 #    every minute and when the daemon stops;
-#  - at debug, a line per answer whatever its source, and the statistics.
+#  - at debug, a line per answer whatever its source, and the statistics;
+#  - a key that stays TEMP longer than temp_alert_after: a warning, once,
+#    and a notice when it recovers (its zone re-signed).
 . "$(dirname "$0")/common.sh"
 
 testbed_up logging
@@ -103,6 +105,41 @@ if [ "$(lines "$log" "info: $stats")" = 1 ]; then
 else
 	fail "debug level: no statistics line as expected when stopping"
 	grep statistics "$log"
+fi
+
+# ---------------------------------------------------------------- TEMP
+# A key that keeps answering TEMP for longer than temp_alert_after: one
+# warning (again only after an hour), then a notice once it recovers.
+log="$dir/temp.log"
+{ cat "$dir/info.conf"; echo "temp_alert_after = 2"; } >"$dir/temp.conf"
+if daemon_start "$dir/temp.conf" "$sock" "$log"; then
+	first=$(ask "$sock" bogus-tlsa.test)
+	sleep 3
+	for i in 1 2 3; do ask "$sock" bogus-tlsa.test >>"$dir/temp.replies"; done
+	warn='warning: key=bogus-tlsa.test has answered TEMP for [0-9]* s, since 20[0-9-]*T[0-9:]*Z: mail to it is deferred; last reason: '
+	if [ "${first%% *}" = TEMP ] && [ "$(lines "$log" "$warn")" = 1 ] &&
+		! grep "$warn" "$log" | grep -q 'last reason: none given$' &&
+		[ "$(lines "$log" 'key=dane-one.test has answered')" = 0 ]; then
+		pass "TEMP for longer than temp_alert_after: one warning, with the reason"
+	else
+		fail "TEMP alert: first '$first', $(grep -c "$warn" "$log") warnings: $(grep 'TEMP for' "$log")"
+	fi
+	# the recipient mends its zone: the next answer is good again
+	"$TESTBED" resign "$dir" bogus-tlsa.test >/dev/null
+	i=0
+	while [ "$(ask "$sock" bogus-tlsa.test)" != "OK dane-only" ] && [ $i -lt $((20 * TIME_SCALE)) ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	if [ "$(lines "$log" 'notice: key=bogus-tlsa.test recovered: reply="OK dane-only" after [0-9]* s of TEMP since 20')" = 1 ]; then
+		pass "TEMP alert: a notice when the key recovers"
+	else
+		fail "TEMP recovery: $(grep 'bogus-tlsa' "$log" | tail -n 3)"
+	fi
+	daemon_stop
+else
+	fail "danemapd did not start with temp_alert_after"
+	cat "$log"
 fi
 
 if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir"/*.log; then

@@ -222,6 +222,18 @@ START_TEST(probe_keys)
 }
 END_TEST
 
+/* temp_alert_after: an hour by default, 0 turns the warning off. */
+START_TEST(temp_alert_key)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_uint_eq(cfg.temp_alert_after, 3600);
+	ck_assert_int_eq(parse("temp_alert_after = 0\n"), 0);
+	ck_assert_uint_eq(cfg.temp_alert_after, 0);
+	ck_assert_int_eq(parse("temp_alert_after = 2592000\n"), 0);
+	ck_assert_int_eq(parse("temp_alert_after = 2592001\n"), -1);
+}
+END_TEST
+
 /* Exactly the documented message for a bad number. */
 START_TEST(bad_value_message_is_exact)
 {
@@ -778,6 +790,7 @@ test_suite(void)
 	tcase_add_test(tc, bad_values_are_refused);
 	tcase_add_test(tc, boolean_values);
 	tcase_add_test(tc, probe_keys);
+	tcase_add_test(tc, temp_alert_key);
 	tcase_add_test(tc, string_sizes);
 	tcase_add_test(tc, upstreams_accumulate);
 	tcase_add_test(tc, listens_accumulate);
