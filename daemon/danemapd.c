@@ -210,6 +210,7 @@ reload(struct server *srv)
 	srv->cfg = next;
 	log_set_level((enum log_level)srv->cfg.log_level);
 	cdb_use(srv);
+	overrides_check(srv, true);
 	retired_reap(srv);
 	log_msg(LOG_LEVEL_NOTICE, "configuration reloaded from %s",
 	    srv->config_path);
@@ -279,6 +280,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	cdb_check(srv);
 	tempwatch_prune(srv->tempwatch, (int64_t)time(NULL));
+	overrides_check(srv, false);
 }
 
 static void
@@ -331,6 +333,7 @@ server_free(struct server *srv)
 			event_free(events[i]);
 	store_free(srv->store);
 	tempwatch_free(srv->tempwatch);
+	overrides_free(&srv->overrides);
 	journal_close(srv->journal);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
@@ -431,6 +434,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* After dropping privileges: files are opened as the daemon user. */
+	overrides_check(&srv, true);
 	if ((srv.resolver = resolve_ctx_new(&srv.cfg, srv.base, err,
 	         sizeof(err))) == NULL) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);

@@ -1,7 +1,8 @@
 /*
  * query: `danemap query [-v] KEY...` runs the very resolver and policy the
  * daemon uses and prints, as the first line for each key, the exact
- * socketmap reply payload the daemon would send; with -v the evidence
+ * socketmap reply payload the daemon would send (an overrides_file line
+ * in force first, as the daemon has it); with -v the evidence
  * follows, indented: every RRset looked up with its DNSSEC status, rcode,
  * TTL and records, the verdict per host, and why the policy follows. Keys
  * are resolved concurrently.
@@ -15,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "keyrun.h"
 #include "log.h"
 #include "mapkey.h"
+#include "overrides.h"
 #include "policy.h"
 #include "resolve.h"
 #include "sockmap.h"
@@ -32,14 +35,14 @@ static void print_fact_line(const char *label, const struct policy_fact *f);
 /* query -v: what MTA-STS looked at, and which of DANE and MTA-STS
  * decided. */
 static void
-print_sts(const struct keyrun_item *item)
+print_sts(const struct keyrun_item *item, const char *decided)
 {
 	const struct resolve_sts *sts = resolve_job_sts(item->job);
 	const struct stsfetch_result *f = &item->fetch;
 	char clean[400];
 
 	if (!sts->asked) {
-		printf("  decided by: DANE\n");
+		printf("  %s: DANE\n", decided);
 		return;
 	}
 	print_fact_line("MTA-STS TXT", &sts->txt);
@@ -65,7 +68,7 @@ print_sts(const struct keyrun_item *item)
 				printf("    mx: %s\n", f->policy.mx[i]);
 		}
 	}
-	printf("  decided by: %s\n",
+	printf("  %s: %s\n", decided,
 	    keyrun_sts_enforced(item) ? "MTA-STS (enforce)"
 	        : item->fetched && f->status == STSFETCH_OK
 	        ? "DANE (the MTA-STS policy is not enforced)"
@@ -214,6 +217,31 @@ exit_for(enum policy_reply reply)
 	}
 }
 
+static void
+override_bad(void *arg, unsigned line, const char *why)
+{
+	fprintf(stderr, "danemap: %s:%u: %s; the line is skipped\n",
+	    (const char *)arg, line, why);
+}
+
+/* The override in force for item, as danemapd would apply it (NULL if
+ * none); *ended gets a line that no longer applies. */
+static const struct override *
+item_override(const struct overrides *ovs, const struct keyrun_item *item,
+    const struct override **ended)
+{
+	const struct override *ov = item->kind == MAPKEY_LOOKUP
+	    ? overrides_find(ovs, item->key.norm)
+	    : NULL;
+
+	*ended = NULL;
+	if (ov != NULL && !override_applies(ov, (int64_t)time(NULL))) {
+		*ended = ov;
+		return NULL;
+	}
+	return ov;
+}
+
 static int
 worse(int a, int b)
 {
@@ -229,7 +257,8 @@ query_main(const struct config *cfg, int argc, char **argv)
 	struct keyrun_item *items = NULL;
 	struct event_base *base = NULL;
 	struct keyrun run = { .cfg = cfg };
-	char err[512], reply[STS_REPLY_MAX + 8], clean[256];
+	struct overrides ovs = { NULL, 0 };
+	char err[512], reply[STS_REPLY_MAX + 8], clean[256], until[32];
 	bool verbose = false;
 	int opt, status = EX_OK;
 	size_t n;
@@ -262,6 +291,11 @@ query_main(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "danemap: %s\n", err);
 		goto out;
 	}
+	/* as the daemon has them: an unreadable file is said, not fatal */
+	if (cfg->overrides_file[0] != '\0' &&
+	    overrides_load(cfg->overrides_file, &ovs, override_bad,
+	        (void *)cfg->overrides_file, err, sizeof(err)) != 0)
+		fprintf(stderr, "danemap: overrides_file %s\n", err);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *arg = log_sanitize(clean, sizeof(clean),
@@ -278,18 +312,46 @@ query_main(const struct config *cfg, int argc, char **argv)
 			status = worse(status, CLI_EX_NOTFOUND);
 			continue;
 		}
+		const struct override *ended, *ov =
+		    item_override(&ovs, &items[i], &ended);
+
 		if (keyrun_reply(&items[i], reply, sizeof(reply)) != 0) {
 			status = EX_SOFTWARE;
 			goto out;
 		}
-		printf("%s\n", reply);
-		if (verbose) {
-			print_evidence(items[i].job);
-			print_sts(&items[i]);
+		if (ov != NULL) {
+			char over[OVERRIDES_TEXT_MAX + 16];
+
+			(void)sockmap_format_payload(over, sizeof(over),
+			    ov->status, ov->text);
+			printf("%s\n", over);
+			status = worse(status,
+			    ov->status == SOCKMAP_OK         ? EX_OK
+			        : ov->status == SOCKMAP_NOTFOUND ? CLI_EX_NOTFOUND
+			                                         : EX_TEMPFAIL);
+		} else {
+			printf("%s\n", reply);
+			status = worse(status, keyrun_sts_enforced(&items[i])
+			        ? EX_OK
+			        : exit_for(
+			              resolve_job_decision(items[i].job)->reply));
 		}
-		status = worse(status, keyrun_sts_enforced(&items[i])
-		        ? EX_OK
-		        : exit_for(resolve_job_decision(items[i].job)->reply));
+		if (!verbose)
+			continue;
+		print_evidence(items[i].job);
+		print_sts(&items[i],
+		    ov != NULL ? "without the override, decided by"
+		               : "decided by");
+		if (ov != NULL)
+			printf("  decided by: an override, %s:%u (until %s); "
+			       "without it: %s\n",
+			    cfg->overrides_file, ov->line,
+			    overrides_until_text(ov, until, sizeof(until)),
+			    reply);
+		else if (ended != NULL)
+			printf("  override %s:%u ended at %s: not applied\n",
+			    cfg->overrides_file, ended->line,
+			    overrides_until_text(ended, until, sizeof(until)));
 	}
 	/* The answers go out before anything is torn down, so nothing at
 	 * exit can lose them; a write that failed is an error of its own. */
@@ -301,6 +363,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 out:
 	keyrun_items_free(items, n);
 	free(items);
+	overrides_free(&ovs);
 	keyrun_free(&run);
 	if (base != NULL)
 		event_base_free(base);

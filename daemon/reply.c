@@ -23,6 +23,7 @@ static const struct {
 	[SOURCE_STALE] = { "stale", LOG_LEVEL_INFO },
 	[SOURCE_QUEUE] = { "queue", LOG_LEVEL_INFO },
 	[SOURCE_NOLOOKUP] = { "nolookup", LOG_LEVEL_DEBUG },
+	[SOURCE_OVERRIDE] = { "override", LOG_LEVEL_NOTICE },
 };
 
 static const char *const answer_kinds[KIND_COUNT] = {

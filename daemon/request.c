@@ -5,10 +5,104 @@
  * (with the MTA-STS policy cached beside it, if one is enforced);
  * otherwise the request waits on a live lookup (lookup.c).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "server.h"
+
+static void
+override_bad(void *arg, unsigned line, const char *why)
+{
+	const struct server *srv = arg;
+
+	log_msg(LOG_LEVEL_WARNING, "%s:%u: %s; the line is skipped",
+	    srv->cfg.overrides_file, line, why);
+}
+
+/*
+ * Read overrides_file again if it changed (its inode, size or
+ * modification time), or with force (start, SIGHUP). A file that cannot
+ * be read is logged once and the lines read before stay in force; no
+ * file configured: no overrides.
+ */
+void
+overrides_check(struct server *srv, bool force)
+{
+	const char *path = srv->cfg.overrides_file;
+	struct stat st;
+	char err[sizeof(srv->overrides_err)];
+
+	if (path[0] == '\0') {
+		overrides_free(&srv->overrides);
+		memset(&srv->overrides_st, 0, sizeof(srv->overrides_st));
+		return;
+	}
+	if (stat(path, &st) == 0 && !force &&
+	    st.st_ino == srv->overrides_st.st_ino &&
+	    st.st_dev == srv->overrides_st.st_dev &&
+	    st.st_size == srv->overrides_st.st_size &&
+	    st.st_mtim.tv_sec == srv->overrides_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == srv->overrides_st.st_mtim.tv_nsec)
+		return;
+	if (overrides_load(path, &srv->overrides, override_bad, srv, err,
+	        sizeof(err)) != 0) {
+		if (force || strcmp(err, srv->overrides_err) != 0)
+			log_msg(LOG_LEVEL_ERR,
+			    "overrides_file %s; the %zu override(s) read before "
+			    "stay in force",
+			    err, srv->overrides.n);
+		snprintf(srv->overrides_err, sizeof(srv->overrides_err), "%s",
+		    err);
+		return;
+	}
+	srv->overrides_err[0] = '\0';
+	srv->overrides_st = st;
+	log_msg(LOG_LEVEL_NOTICE, "overrides_file %s: %zu override(s)", path,
+	    srv->overrides.n);
+}
+
+/* The administrator's answer for mk, if overrides_file has one in force:
+ * answered, and true. An ended line is logged once. */
+static bool
+override_answer(struct server *srv, struct conn *c, const char *key,
+    size_t key_len, const struct mapkey *mk, time_t now)
+{
+	struct override *ov = overrides_find(&srv->overrides, mk->norm);
+	static char frame[REPLY_MAX + OVERRIDES_TEXT_MAX];
+	enum answer_kind kind;
+	char until[32];
+	long len;
+
+	if (ov == NULL)
+		return false;
+	if (!override_applies(ov, (int64_t)now)) {
+		if (!ov->expiry_told)
+			log_msg(LOG_LEVEL_NOTICE,
+			    "%s:%u: the override for %s ended at %s; "
+			    "answers come from the DNS again",
+			    srv->cfg.overrides_file, ov->line, ov->key,
+			    overrides_until_text(ov, until, sizeof(until)));
+		ov->expiry_told = true;
+		return false;
+	}
+	len = sockmap_format_reply(frame, sizeof(frame), ov->status, ov->text);
+	if (len < 0)
+		return false; /* cannot happen: the text is bounded */
+	kind = ov->status == SOCKMAP_NOTFOUND ? KIND_NOTFOUND
+	    : ov->status == SOCKMAP_TEMP      ? KIND_TEMP
+	    : strcmp(ov->text, "dane-only") == 0 ||
+	        strncmp(ov->text, "dane-only ", 10) == 0
+	    ? KIND_DANE_ONLY
+	    : strcmp(ov->text, "dane") == 0 || strncmp(ov->text, "dane ", 5) == 0
+	    ? KIND_DANE
+	    : KIND_STS; /* any other OK: counted with MTA-STS's */
+	conn_answer_frame(c, key, key_len, frame, (size_t)len, kind,
+	    SOURCE_OVERRIDE);
+	return true;
+}
 
 /* Bad records store_get met in the cache file, reported once a file. */
 static void
@@ -67,6 +161,9 @@ request_handle(struct conn *c, const char *map, size_t map_len,
 		break;
 	}
 	now = time(NULL);
+	if (srv->overrides.n > 0 &&
+	    override_answer(srv, c, key, key_len, &mk, now))
+		return;
 	sr = store_get(srv->store, mk.norm, strlen(mk.norm), now, &hit);
 	cdb_warning(srv);
 	source = sr == STORE_FRESH && hit.source == STORE_SOURCE_CDB

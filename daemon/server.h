@@ -31,11 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "configfile.h"
 #include "log.h"
 #include "mapkey.h"
+#include "overrides.h"
 #include "policy.h"
 #include "resolve.h"
 #include "sockmap.h"
@@ -77,6 +79,7 @@ enum answer_source {
 	SOURCE_STALE,    /* an expired answer: its refresh failed */
 	SOURCE_QUEUE,    /* TEMP: no lookup slot before the deadline */
 	SOURCE_NOLOOKUP, /* nothing to look up: not a host key, another map */
+	SOURCE_OVERRIDE, /* a line of overrides_file */
 	SOURCE_COUNT
 };
 
@@ -207,6 +210,9 @@ struct server {
 	struct event *cdb_checked; /* a cache file check on a thread is over */
 	struct answer_stats stats;
 	struct tempwatch *tempwatch; /* keys that keep answering TEMP */
+	struct overrides overrides;  /* overrides_file, as last read */
+	struct stat overrides_st;    /* the file read (0: none) */
+	char overrides_err[300];     /* the last failure to read it, logged */
 	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
 	struct fixed_reply unknown_map;
 	bool stopping;
@@ -220,7 +226,8 @@ void conn_send(struct conn *c, const char *buf, size_t len);
 void conn_flush(struct conn *c);
 void conn_free(struct conn *c);
 
-/* request.c */
+/* request.c; danemapd.c reads overrides_file */
+void overrides_check(struct server *srv, bool force);
 void request_handle(struct conn *c, const char *map, size_t map_len,
     const char *key, size_t key_len);
 

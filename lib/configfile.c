@@ -94,6 +94,7 @@ static const struct key keys[] = {
 	U("probe_timeout", probe_timeout_ms, 1000, 300000, "milliseconds"),
 	S("probe_inet_protocols", K_INET, probe_inet_protocols),
 	U("temp_alert_after", temp_alert_after, 0, 2592000, "seconds"),
+	S("overrides_file", K_PATH, overrides_file),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -110,6 +110,7 @@ struct config {
 	enum config_inet probe_inet_protocols; /* probe_inet_protocols */
 	/* danemapd: warn when a key stays TEMP this long (0: never) */
 	unsigned temp_alert_after; /* seconds */
+	char overrides_file[CONFIG_PATH_MAX]; /* "" = none */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

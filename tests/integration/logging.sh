@@ -7,7 +7,12 @@
 #    every minute and when the daemon stops;
 #  - at debug, a line per answer whatever its source, and the statistics;
 #  - a key that stays TEMP longer than temp_alert_after: a warning, once,
-#    and a notice when it recovers (its zone re-signed).
+#    and a notice when it recovers (its zone re-signed);
+#  - overrides_file: a line in force answers (logged at notice, counted as
+#    source override), a line whose until has passed does not (its end
+#    logged once), a bad line is reported with file:line and the others
+#    apply, a changed file is read again without a signal; danemap
+#    query -v says an override decided.
 . "$(dirname "$0")/common.sh"
 
 testbed_up logging
@@ -63,7 +68,7 @@ session() {
 # lines LOG PATTERN: how many lines of LOG match PATTERN
 lines() { grep -c -- "$2" "$1"; }
 
-stats='statistics: 7 answers in [0-9]* s: memory=2 cdb=2 live=1 shared=0 stale=0 queue=0 nolookup=2; dane-only=5 dane=0 notfound=2 sts=0 temp=0 perm=0$'
+stats='statistics: 7 answers in [0-9]* s: memory=2 cdb=2 live=1 shared=0 stale=0 queue=0 nolookup=2 override=0; dane-only=5 dane=0 notfound=2 sts=0 temp=0 perm=0$'
 
 # ---------------------------------------------------------------- info
 log="$dir/info.log"
@@ -140,6 +145,71 @@ if daemon_start "$dir/temp.conf" "$sock" "$log"; then
 else
 	fail "danemapd did not start with temp_alert_after"
 	cat "$log"
+fi
+
+# ---------------------------------------------------------------- overrides
+log="$dir/override.log"
+ovf="$dir/overrides"
+cat >"$ovf" <<'EOF'
+# broken.example's TLSA rollover: fix promised
+dane-two.test NOTFOUND until 2099-12-31
+dane-one.test OK encrypt until 2001-01-01
+this line is wrong
+[mx1.dane-one.test]:587 TEMP maintenance until 2099-01-01T12:00
+EOF
+{ cat "$dir/info.conf"; echo "overrides_file = $ovf"; } >"$dir/override.conf"
+if daemon_start "$dir/override.conf" "$sock" "$log"; then
+	r1=$(ask "$sock" dane-two.test)
+	r2=$(ask "$sock" dane-one.test)
+	r3=$(ask "$sock" dane-one.test)
+	r4=$(ask "$sock" "[mx1.dane-one.test]:587")
+	if [ "$r1" = "NOTFOUND " ] && [ "$r2" = "OK dane-only" ] && [ "$r3" = "OK dane-only" ] &&
+		[ "$r4" = "TEMP maintenance" ]; then
+		pass "overrides: the lines in force answer, the ended one does not"
+	else
+		fail "overrides: '$r1' '$r2' '$r3' '$r4'"
+	fi
+	[ "$(lines "$log" "warning: $ovf:4: the reply is not OK, NOTFOUND or TEMP; the line is skipped")" = 1 ] &&
+		pass "overrides: a bad line reported once, with file:line" ||
+		fail "overrides: bad line: $(grep "$ovf" "$log")"
+	[ "$(lines "$log" 'notice: key=dane-two.test reply="NOTFOUND " source=override ms=')" = 1 ] &&
+		[ "$(lines "$log" "notice: $ovf:3: the override for dane-one.test ended at 2001-01-01T00:00Z; answers come from the DNS again")" = 1 ] &&
+		pass "overrides: an answer logged at notice; the ended line logged once" ||
+		fail "overrides: log: $(grep 'override\|ended' "$log")"
+	# a change, no signal: read again within a few seconds
+	printf 'dane-two.test OK dane\n' >"$ovf.new"
+	mv "$ovf.new" "$ovf"
+	i=0
+	while [ "$(ask "$sock" dane-two.test)" != "OK dane" ] && [ $i -lt $((10 * TIME_SCALE)) ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	[ "$(ask "$sock" dane-two.test)" = "OK dane" ] &&
+		[ "$(ask "$sock" "[mx1.dane-one.test]:587")" = "OK dane-only" ] &&
+		pass "overrides: a changed file applies without a signal, the old lines gone" ||
+		fail "overrides: after the change: $(ask "$sock" dane-two.test)"
+	# an unreadable file: the overrides read before stay
+	rm "$ovf"
+	sleep 2
+	[ "$(ask "$sock" dane-two.test)" = "OK dane" ] &&
+		[ "$(lines "$log" "err: overrides_file $ovf: No such file or directory; the 1 override(s) read before stay in force")" = 1 ] &&
+		pass "overrides: the file gone: logged once, the last good lines stay" ||
+		fail "overrides: file gone: $(grep overrides_file "$log")"
+	daemon_stop
+	grep -q "override=[1-9]" "$log" && pass "overrides: counted in the statistics line" ||
+		fail "overrides: statistics: $(grep statistics "$log")"
+else
+	fail "danemapd did not start with overrides_file"
+	cat "$log"
+fi
+printf 'dane-two.test NOTFOUND\n' >"$ovf"
+out=$($DANEMAP -c "$dir/override.conf" query -v dane-two.test 2>&1)
+rc=$?
+if [ $rc = 1 ] && [ "$(printf '%s\n' "$out" | head -n 1)" = "NOTFOUND " ] &&
+	printf '%s\n' "$out" | grep -qx "  decided by: an override, $ovf:1 (until for ever); without it: OK dane-only"; then
+	pass "danemap query -v: decided by an override, and what the DNS says"
+else
+	fail "query -v with an override: exit $rc: $out"
 fi
 
 if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir"/*.log; then

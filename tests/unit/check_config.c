@@ -227,6 +227,10 @@ START_TEST(temp_alert_key)
 {
 	ck_assert_int_eq(parse(""), 0);
 	ck_assert_uint_eq(cfg.temp_alert_after, 3600);
+	ck_assert_str_eq(cfg.overrides_file, "");
+	ck_assert_int_eq(parse("overrides_file = /etc/danemap/overrides\n"), 0);
+	ck_assert_str_eq(cfg.overrides_file, "/etc/danemap/overrides");
+	ck_assert_int_eq(parse("overrides_file = overrides\n"), -1);
 	ck_assert_int_eq(parse("temp_alert_after = 0\n"), 0);
 	ck_assert_uint_eq(cfg.temp_alert_after, 0);
 	ck_assert_int_eq(parse("temp_alert_after = 2592000\n"), 0);
