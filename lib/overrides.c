@@ -14,6 +14,8 @@
 
 static const char *const levels[] = { "none", "may", "encrypt", "dane",
 	"dane-only", "fingerprint", "verify", "secure" };
+static const char *const attributes[] = { "ciphers", "connection_reuse",
+	"exclude", "match", "protocols", "servername", "tafile" };
 
 /* Split line[0..len) at blanks into words (NUL-terminated in buf). */
 static size_t
@@ -70,21 +72,25 @@ parse_until(const char *s, int64_t *t)
 	return 0;
 }
 
-/* A policy attribute: name=value, name [a-z_]+, value printable, no
- * blank, no brace (Postfix's syntax for values with spaces). */
+/* A policy attribute: one of Postfix's names, "=", a value printable
+ * without blank, comma or brace (Postfix splits a policy at blanks and
+ * commas, and braces group). */
 static bool
 attribute_ok(const char *w)
 {
 	const char *eq = strchr(w, '=');
+	bool known = false;
 
-	if (eq == NULL || eq == w || eq[1] == '\0')
+	if (eq == NULL || eq[1] == '\0')
 		return false;
-	for (const char *p = w; p < eq; p++)
-		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
-			return false;
+	for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++)
+		known |= strlen(attributes[i]) == (size_t)(eq - w) &&
+		    memcmp(attributes[i], w, (size_t)(eq - w)) == 0;
+	if (!known)
+		return false;
 	for (const char *p = eq + 1; *p != '\0'; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    *p == '{' || *p == '}')
+		    *p == '{' || *p == '}' || *p == ',')
 			return false;
 	return true;
 }
@@ -104,7 +110,7 @@ parse_reply(char **words, size_t n, struct override *ov)
 	if (strcmp(words[0], "TEMP") == 0)
 		ov->status = SOCKMAP_TEMP;
 	else if (strcmp(words[0], "OK") == 0) {
-		bool known = false;
+		bool known = false, match = false;
 
 		if (n < 2)
 			return "OK needs a TLS security level";
@@ -112,10 +118,14 @@ parse_reply(char **words, size_t n, struct override *ov)
 			known |= strcmp(words[1], levels[i]) == 0;
 		if (!known)
 			return "not a Postfix TLS security level after OK";
-		for (size_t i = 2; i < n; i++)
+		for (size_t i = 2; i < n; i++) {
 			if (!attribute_ok(words[i]))
-				return "an attribute is not name=value "
-				       "(printable, no blank, no brace)";
+				return "an attribute is not one of Postfix's "
+				       "name=value (no blank, comma or brace)";
+			match |= strncmp(words[i], "match=", 6) == 0;
+		}
+		if (strcmp(words[1], "fingerprint") == 0 && !match)
+			return "fingerprint needs match=";
 		ov->status = SOCKMAP_OK;
 	} else
 		return "the reply is not OK, NOTFOUND or TEMP";
@@ -148,6 +158,8 @@ parse_line(const char *line, size_t len, struct override *ov)
 
 	if (len >= sizeof(buf))
 		return "the line is too long";
+	if (memchr(line, '\0', len) != NULL)
+		return "a NUL byte";
 	n = split(line, len, buf, words);
 	if (n > WORDS_MAX)
 		return "too many words";
@@ -161,6 +173,7 @@ parse_line(const char *line, size_t len, struct override *ov)
 	if (n >= 4 && strcmp(words[n - 2], "until") == 0) {
 		if (parse_until(words[n - 1], &ov->until) != 0)
 			return "until wants YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)";
+		ov->has_until = true;
 		n -= 2;
 	}
 	return parse_reply(words + 1, n - 1, ov);
@@ -243,7 +256,8 @@ overrides_parse(const char *text, size_t len, struct overrides *o,
 
 int
 overrides_load(const char *path, struct overrides *o,
-    overrides_bad_fn *bad, void *arg, char *err, size_t err_size)
+    overrides_bad_fn *bad, void *arg, struct stat *st_out, char *err,
+    size_t err_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
@@ -293,6 +307,8 @@ overrides_load(const char *path, struct overrides *o,
 		overrides_free(o);
 		*o = next;
 	}
+	if (st_out != NULL)
+		*st_out = st;
 	rc = 0;
 out:
 	free(buf);
@@ -323,7 +339,7 @@ overrides_find(const struct overrides *o, const char *key)
 bool
 override_applies(const struct override *ov, int64_t now)
 {
-	return ov->until == 0 || now < ov->until;
+	return !ov->has_until || now < ov->until;
 }
 
 const char *
@@ -332,7 +348,7 @@ overrides_until_text(const struct override *ov, char *buf, size_t size)
 	time_t t = (time_t)ov->until;
 	struct tm tm;
 
-	if (ov->until == 0)
+	if (!ov->has_until)
 		snprintf(buf, size, "for ever");
 	else if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, size, "%Y-%m-%dT%H:%MZ", &tm) == 0)

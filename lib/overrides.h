@@ -6,8 +6,11 @@
  *
  * with KEY a lookup key as Postfix sends it (normalised as requests are),
  * REPLY one of `NOTFOUND`, `TEMP [reason]`, `OK LEVEL [name=value...]`
- * (LEVEL a Postfix TLS security level; values printable, no space, no
- * braces), and `until` a moment in UTC (a date alone: its 00:00) from
+ * (LEVEL a Postfix TLS security level, the names those of Postfix's
+ * policy table: ciphers, connection_reuse, exclude, match, protocols,
+ * servername, tafile; values printable without blanks, commas or braces,
+ * which Postfix would read as separators; fingerprint needs match=), and
+ * `until` a moment in UTC (a date alone: its 00:00) from
  * which the line no longer applies. "#" starts a comment line; blank
  * lines are skipped. A bad line (or a second line for a key) is reported
  * through the callback with its line number and skipped: the rest of the
@@ -33,7 +36,8 @@ struct override {
 	char key[MAPKEY_NORM_MAX + 1]; /* normalised */
 	enum sockmap_status status;    /* OK, NOTFOUND or TEMP */
 	char text[OVERRIDES_TEXT_MAX + 1];
-	int64_t until; /* 0: for ever */
+	bool has_until;
+	int64_t until; /* with has_until: no longer applies from then */
 	unsigned line;
 	bool expiry_told; /* for the caller: its expiry was logged */
 };
@@ -50,10 +54,13 @@ typedef void overrides_bad_fn(void *arg, unsigned line, const char *why);
 int overrides_parse(const char *text, size_t len, struct overrides *o,
     overrides_bad_fn *bad, void *arg);
 
-/* overrides_load: the same from the file at path. -1 with err set if it
- * cannot be read (or is over OVERRIDES_FILE_MAX): *o is then unchanged. */
+/* overrides_load: the same from the file at path, whose fstat goes to
+ * *st if st is not NULL. -1 with err set if it cannot be read (or is over
+ * OVERRIDES_FILE_MAX): *o is then unchanged. */
+struct stat;
 int overrides_load(const char *path, struct overrides *o,
-    overrides_bad_fn *bad, void *arg, char *err, size_t err_size);
+    overrides_bad_fn *bad, void *arg, struct stat *st, char *err,
+    size_t err_size);
 
 /* overrides_find: the line for a normalised key, or NULL. */
 struct override *overrides_find(const struct overrides *o, const char *key);

@@ -94,7 +94,11 @@ START_TEST(bad_lines_reported)
 	                       "bad..name NOTFOUND\n"
 	                       "[192.0.2.1] NOTFOUND\n"
 	                       "ok.example TEMP\n"
-	                       "last.example OK dane\n"),
+	                       "last.example OK dane\n"
+	                       "x.example OK secure match=a,bogus\n"
+	                       "x.example OK secure foo=bar\n"
+	                       "x.example OK fingerprint\n"
+	                       "x.example until 2099-01-01\n"),
 	    0);
 	ck_assert_uint_eq(o.n, 2);
 	ck_assert_int_eq(overrides_find(&o, "ok.example")->status,
@@ -124,6 +128,45 @@ START_TEST(bad_lines_reported)
 	ck_assert_ptr_nonnull(strstr(bad_lines, "\n14: "));
 	ck_assert_ptr_nonnull(strstr(bad_lines,
 	    "15: ok.example is overridden already at line 1\n"));
+	ck_assert_ptr_nonnull(strstr(bad_lines, "\n17: an attribute is not"));
+	ck_assert_ptr_nonnull(strstr(bad_lines, "\n18: an attribute is not"));
+	ck_assert_ptr_nonnull(strstr(bad_lines,
+	    "19: fingerprint needs match=\n"));
+	ck_assert_ptr_nonnull(strstr(bad_lines, "\n20: "));
+}
+END_TEST
+
+/* Lines a file could hold by mistake: too long, too many words, a NUL;
+ * and the earliest until there is. */
+START_TEST(odd_lines)
+{
+	char text[4000];
+	struct override *ov;
+	size_t off = 0;
+
+	off += (size_t)snprintf(text + off, sizeof(text) - off, "l.example TEMP ");
+	memset(text + off, 'a', 2500);
+	off += 2500;
+	off += (size_t)snprintf(text + off, sizeof(text) - off,
+	    "\nm.example TEMP");
+	for (int i = 0; i < 70; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, " w");
+	off += (size_t)snprintf(text + off, sizeof(text) - off,
+	    "\nn.example NOTFOUND until 1970-01-01\n");
+	bad_lines[0] = '\0';
+	ck_assert_int_eq(overrides_parse(text, off, &o, bad, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(bad_lines, "1: the line is too long\n"));
+	ck_assert_ptr_nonnull(strstr(bad_lines, "2: too many words\n"));
+	ov = overrides_find(&o, "n.example");
+	ck_assert_ptr_nonnull(ov);
+	ck_assert(ov->has_until);
+	ck_assert(!override_applies(ov, 1)); /* not "for ever" */
+	bad_lines[0] = '\0';
+	ck_assert_int_eq(overrides_parse("z.example NOTFOUND\0junk\n", 24, &o,
+	                     bad, NULL),
+	    0);
+	ck_assert_uint_eq(o.n, 0);
+	ck_assert_str_eq(bad_lines, "1: a NUL byte\n");
 }
 END_TEST
 
@@ -160,17 +203,17 @@ START_TEST(load_keeps_old_on_failure)
 	fputs("a.example TEMP\nnot a line\n", fp);
 	fclose(fp);
 	bad_lines[0] = '\0';
-	ck_assert_int_eq(overrides_load(path, &o, bad, NULL, err, sizeof(err)),
+	ck_assert_int_eq(overrides_load(path, &o, bad, NULL, NULL, err, sizeof(err)),
 	    0);
 	ck_assert_uint_eq(o.n, 1);
 	ck_assert_str_eq(bad_lines,
 	    "2: the reply is not OK, NOTFOUND or TEMP\n");
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_eq(overrides_load(path, &o, bad, NULL, err, sizeof(err)),
+	ck_assert_int_eq(overrides_load(path, &o, bad, NULL, NULL, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	ck_assert_uint_eq(o.n, 1);
-	ck_assert_int_eq(overrides_load(dir, &o, bad, NULL, err, sizeof(err)),
+	ck_assert_int_eq(overrides_load(dir, &o, bad, NULL, NULL, err, sizeof(err)),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
 	ck_assert_uint_eq(o.n, 1);
@@ -188,6 +231,7 @@ test_suite(void)
 	tcase_add_test(tc, good_lines);
 	tcase_add_test(tc, bad_lines_reported);
 	tcase_add_test(tc, until_applies);
+	tcase_add_test(tc, odd_lines);
 	tcase_add_test(tc, load_keeps_old_on_failure);
 	suite_add_tcase(s, tc);
 	return s;
