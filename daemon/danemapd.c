@@ -152,6 +152,7 @@ reload(struct server *srv)
 		    "reload rejected, keeping the running "
 		    "configuration: %s",
 		    err);
+		overrides_check(srv, true); /* SIGHUP reads it, whatever */
 		return;
 	}
 	if (resolver_config_changed(&srv->cfg, &next)) {
@@ -163,6 +164,7 @@ reload(struct server *srv)
 			    "reload rejected, keeping the running "
 			    "configuration: %s",
 			    err);
+			overrides_check(srv, true);
 			return;
 		}
 		/* running lookups finish on the old context */
@@ -281,6 +283,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	cdb_check(srv);
 	tempwatch_prune(srv->tempwatch, (int64_t)time(NULL));
 	overrides_check(srv, false);
+	overrides_ended(srv, time(NULL));
 }
 
 static void

@@ -294,7 +294,7 @@ query_main(const struct config *cfg, int argc, char **argv)
 	/* as the daemon has them: an unreadable file is said, not fatal */
 	if (cfg->overrides_file[0] != '\0' &&
 	    overrides_load(cfg->overrides_file, &ovs, override_bad,
-	        (void *)cfg->overrides_file, err, sizeof(err)) != 0)
+	        (void *)cfg->overrides_file, NULL, err, sizeof(err)) != 0)
 		fprintf(stderr, "danemap: overrides_file %s\n", err);
 
 	for (size_t i = 0; i < n; i++) {

@@ -132,8 +132,12 @@ answer_note(struct server *srv, enum answer_source source,
 
 	srv->stats.by_source[source]++;
 	srv->stats.by_kind[kind]++;
-	if (kind == KIND_TEMP || tempwatch_count(srv->tempwatch, NULL) > 0)
-		temp_watch(srv, key, key_len, kind, frame, frame_len, reason);
+	/* an override's TEMP is the administrator's own choice */
+	if ((kind == KIND_TEMP || tempwatch_count(srv->tempwatch, NULL) > 0) &&
+	    source != SOURCE_OVERRIDE)
+		temp_watch(srv, key,
+		    key_len < KEY_LOG_IN ? key_len : KEY_LOG_IN, /* as r->key */
+		    kind, frame, frame_len, reason);
 	if (!log_enabled(level))
 		return;
 	text = sockmap_reply_payload(frame, frame_len, &text_len);

@@ -33,6 +33,7 @@ overrides_check(struct server *srv, bool force)
 {
 	const char *path = srv->cfg.overrides_file;
 	struct stat st;
+	struct overrides old;
 	char err[sizeof(srv->overrides_err)];
 
 	if (path[0] == '\0') {
@@ -47,8 +48,11 @@ overrides_check(struct server *srv, bool force)
 	    st.st_mtim.tv_sec == srv->overrides_st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == srv->overrides_st.st_mtim.tv_nsec)
 		return;
-	if (overrides_load(path, &srv->overrides, override_bad, srv, err,
+	old = srv->overrides;
+	srv->overrides = (struct overrides){ NULL, 0 };
+	if (overrides_load(path, &srv->overrides, override_bad, srv, &st, err,
 	        sizeof(err)) != 0) {
+		srv->overrides = old;
 		if (force || strcmp(err, srv->overrides_err) != 0)
 			log_msg(LOG_LEVEL_ERR,
 			    "overrides_file %s; the %zu override(s) read before "
@@ -58,10 +62,41 @@ overrides_check(struct server *srv, bool force)
 		    err);
 		return;
 	}
+	/* a line that had ended before, and was said to, is not said again */
+	for (size_t i = 0; i < srv->overrides.n; i++) {
+		struct override *ov = &srv->overrides.v[i];
+		const struct override *was = overrides_find(&old, ov->key);
+
+		ov->expiry_told = was != NULL && was->expiry_told &&
+		    was->has_until == ov->has_until && was->until == ov->until;
+	}
+	overrides_free(&old);
 	srv->overrides_err[0] = '\0';
 	srv->overrides_st = st;
 	log_msg(LOG_LEVEL_NOTICE, "overrides_file %s: %zu override(s)", path,
 	    srv->overrides.n);
+	overrides_ended(srv, time(NULL));
+}
+
+/* Say once of each line whose until has passed that it no longer
+ * applies (at load, and from the tick as its moment comes). */
+void
+overrides_ended(struct server *srv, time_t now)
+{
+	char until[32];
+
+	for (size_t i = 0; i < srv->overrides.n; i++) {
+		struct override *ov = &srv->overrides.v[i];
+
+		if (ov->expiry_told || override_applies(ov, (int64_t)now))
+			continue;
+		log_msg(LOG_LEVEL_NOTICE,
+		    "%s:%u: the override for %s ended at %s; answers come "
+		    "from the DNS again",
+		    srv->cfg.overrides_file, ov->line, ov->key,
+		    overrides_until_text(ov, until, sizeof(until)));
+		ov->expiry_told = true;
+	}
 }
 
 /* The administrator's answer for mk, if overrides_file has one in force:
@@ -73,19 +108,12 @@ override_answer(struct server *srv, struct conn *c, const char *key,
 	struct override *ov = overrides_find(&srv->overrides, mk->norm);
 	static char frame[REPLY_MAX + OVERRIDES_TEXT_MAX];
 	enum answer_kind kind;
-	char until[32];
 	long len;
 
 	if (ov == NULL)
 		return false;
 	if (!override_applies(ov, (int64_t)now)) {
-		if (!ov->expiry_told)
-			log_msg(LOG_LEVEL_NOTICE,
-			    "%s:%u: the override for %s ended at %s; "
-			    "answers come from the DNS again",
-			    srv->cfg.overrides_file, ov->line, ov->key,
-			    overrides_until_text(ov, until, sizeof(until)));
-		ov->expiry_told = true;
+		overrides_ended(srv, now); /* before the tick would */
 		return false;
 	}
 	len = sockmap_format_reply(frame, sizeof(frame), ov->status, ov->text);

@@ -228,6 +228,7 @@ void conn_free(struct conn *c);
 
 /* request.c; danemapd.c reads overrides_file */
 void overrides_check(struct server *srv, bool force);
+void overrides_ended(struct server *srv, time_t now);
 void request_handle(struct conn *c, const char *map, size_t map_len,
     const char *key, size_t key_len);
 
