@@ -119,10 +119,16 @@ log="$dir/temp.log"
 { cat "$dir/info.conf"; echo "temp_alert_after = 2"; } >"$dir/temp.conf"
 if daemon_start "$dir/temp.conf" "$sock" "$log"; then
 	first=$(ask "$sock" bogus-tlsa.test)
+	ask "$sock" dane-one.test >/dev/null
+	early=$(grep -c 'has answered TEMP' "$log")
 	sleep 3
-	for i in 1 2 3; do ask "$sock" bogus-tlsa.test >>"$dir/temp.replies"; done
-	warn='warning: key=bogus-tlsa.test has answered TEMP for [0-9]* s, since 20[0-9-]*T[0-9:]*Z: mail to it is deferred; last reason: '
-	if [ "${first%% *}" = TEMP ] && [ "$(lines "$log" "$warn")" = 1 ] &&
+	for i in 1 2 3; do
+		ask "$sock" bogus-tlsa.test >>"$dir/temp.replies"
+		ask "$sock" dane-one.test >/dev/null
+	done
+	# three seconds at least: not at the first TEMP, nor one second later
+	warn='warning: key=bogus-tlsa.test has answered TEMP for \([3-9]\|[1-9][0-9]\+\) s, since 20[0-9-]*T[0-9:]*Z: mail to it is deferred; last reason: '
+	if [ "${first%% *}" = TEMP ] && [ "$early" = 0 ] && [ "$(lines "$log" "$warn")" = 1 ] &&
 		! grep "$warn" "$log" | grep -q 'last reason: none given$' &&
 		[ "$(lines "$log" 'key=dane-one.test has answered')" = 0 ]; then
 		pass "TEMP for longer than temp_alert_after: one warning, with the reason"
@@ -176,7 +182,17 @@ if daemon_start "$dir/override.conf" "$sock" "$log"; then
 		[ "$(lines "$log" "notice: $ovf:3: the override for dane-one.test ended at 2001-01-01T00:00Z; answers come from the DNS again")" = 1 ] &&
 		pass "overrides: an answer logged at notice; the ended line logged once" ||
 		fail "overrides: log: $(grep 'override\|ended' "$log")"
-	# a change, no signal: read again within a few seconds
+	# a change, no signal: read again within a few seconds; in place
+	# first (the same inode), then as an editor saves it (a new one)
+	printf 'dane-two.test TEMP in place\n' >"$ovf"
+	i=0
+	while [ "$(ask "$sock" dane-two.test)" != "TEMP in place" ] && [ $i -lt $((10 * TIME_SCALE)) ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	[ "$(ask "$sock" dane-two.test)" = "TEMP in place" ] &&
+		pass "overrides: the file rewritten in place is read again" ||
+		fail "overrides: in-place change: $(ask "$sock" dane-two.test)"
 	printf 'dane-two.test OK dane\n' >"$ovf.new"
 	mv "$ovf.new" "$ovf"
 	i=0
@@ -202,14 +218,17 @@ else
 	fail "danemapd did not start with overrides_file"
 	cat "$log"
 fi
-printf 'dane-two.test NOTFOUND\n' >"$ovf"
-out=$($DANEMAP -c "$dir/override.conf" query -v dane-two.test 2>&1)
+printf 'dane-two.test NOTFOUND\ndane-one.test TEMP until 2001-01-01\nnot good\n' >"$ovf"
+out=$($DANEMAP -c "$dir/override.conf" query -v dane-two.test dane-one.test 2>"$dir/query.err")
 rc=$?
 if [ $rc = 1 ] && [ "$(printf '%s\n' "$out" | head -n 1)" = "NOTFOUND " ] &&
-	printf '%s\n' "$out" | grep -qx "  decided by: an override, $ovf:1 (until for ever); without it: OK dane-only"; then
-	pass "danemap query -v: decided by an override, and what the DNS says"
+	printf '%s\n' "$out" | grep -qx "  decided by: an override, $ovf:1 (until for ever); without it: OK dane-only" &&
+	printf '%s\n' "$out" | grep -qx "OK dane-only" &&
+	printf '%s\n' "$out" | grep -qx "  override $ovf:2 ended at 2001-01-01T00:00Z: not applied" &&
+	[ "$(cat "$dir/query.err")" = "danemap: $ovf:3: the reply is not OK, NOTFOUND or TEMP; the line is skipped" ]; then
+	pass "danemap query -v: decided by an override, and what the DNS says; an ended line not applied; a bad one said"
 else
-	fail "query -v with an override: exit $rc: $out"
+	fail "query -v with an override: exit $rc: $out $(cat "$dir/query.err")"
 fi
 
 if grep -q 'ERROR SUMMARY\|definitely lost\|runtime error\|AddressSanitizer\|LeakSanitizer' "$dir"/*.log; then

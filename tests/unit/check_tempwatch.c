@@ -131,6 +131,23 @@ START_TEST(bounded)
 	snprintf(key, sizeof(key), "k%u.example", 7);
 	ck_assert_int_eq(note(key, true, "", NOW + AFTER + 1),
 	    TEMPWATCH_ALERT);
+	/* keys leave from anywhere in their chains; the others stay found */
+	for (unsigned i = 0; i < 1000; i += 2) {
+		snprintf(key, sizeof(key), "k%u.example", i);
+		(void)note(key, false, "", NOW + AFTER + 2);
+	}
+	ck_assert_uint_eq(tempwatch_count(tw, NULL), TEMPWATCH_MAX - 500);
+	for (unsigned i = 1; i < 1000; i += 2) {
+		snprintf(key, sizeof(key), "k%u.example", i);
+		ck_assert_int_eq(note(key, true, "", NOW + AFTER + 3),
+		    i == 7 ? TEMPWATCH_NONE : TEMPWATCH_ALERT);
+	}
+	for (unsigned i = 1000; i < TEMPWATCH_MAX; i++) { /* not seen since */
+		snprintf(key, sizeof(key), "k%u.example", i);
+		(void)note(key, true, "", NOW + TEMPWATCH_FORGET + 10);
+	}
+	tempwatch_prune(tw, NOW + AFTER + 3 + TEMPWATCH_FORGET + 1);
+	ck_assert_uint_eq(tempwatch_count(tw, NULL), TEMPWATCH_MAX - 1000);
 	tempwatch_set_after(tw, 0);
 	tempwatch_set_after(tw, AFTER);
 	memset(key, 'a', sizeof(key) - 1);
