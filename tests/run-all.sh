@@ -6,7 +6,7 @@
 #   2. the same under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the integration tests once more with the programs under valgrind
 #      (zero errors, zero leaks);
-#   4. each libFuzzer target for FUZZ_SECONDS (default 10) seconds.
+#   4. each libFuzzer target for FUZZ_SECONDS (default 5) seconds.
 # Ends with one line "tests: N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,12 +55,12 @@ export DANEMAP_WRAPPER
 run "valgrind" "$top/build" TESTS="$(make -s -C "$top/build" print-integration-tests)"
 unset DANEMAP_WRAPPER
 
-echo "== fuzz (${FUZZ_SECONDS:-10} s per target)"
+echo "== fuzz (${FUZZ_SECONDS:-5} s per target)"
 fuzz_targets=$(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 fp=0 ff=0
 mkdir -p "$top/build-fuzz"
 for t in $fuzz_targets; do
-	if FUZZ_OUT="$top/build-fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" \
+	if FUZZ_OUT="$top/build-fuzz" FUZZ_SECONDS="${FUZZ_SECONDS:-5}" \
 		"$top/tests/fuzz/run.sh" "$t" >"$top/build-fuzz/run-$t.out" 2>&1; then
 		fp=$((fp + 1))
 		grep "^$t: " "$top/build-fuzz/run-$t.out"
