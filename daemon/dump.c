@@ -15,16 +15,6 @@
 #include "record.h"
 #include "sts.h"
 
-static void
-format_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%lld", (long long)t);
-}
-
 static int
 dump_record(const char *key, size_t key_len, enum record_status status,
     const struct record *rec, void *arg)
@@ -40,13 +30,13 @@ dump_record(const char *key, size_t key_len, enum record_status status,
 		                                     : "corrupt");
 		return 0;
 	}
-	format_time((time_t)rec->expires, when, sizeof(when));
+	log_utc_time(when, sizeof(when), rec->expires);
 	printf("%s\t%s\t%s\tcdb%s\n", clean, record_reply_word(rec->reply),
 	    when, now >= (time_t)rec->expires ? " (expired)" : "");
 	if (rec->sts != NULL && sts_cached_decode(rec->sts, rec->sts_len, &c) == 0) {
 		int64_t until = c.fetched + (int64_t)c.policy.max_age;
 
-		format_time((time_t)until, when, sizeof(when));
+		log_utc_time(when, sizeof(when), until);
 		printf("%s\tmta-sts/%s\t%s\tpolicy id=%s mx=", clean,
 		    sts_mode_name(c.policy.mode), when, c.id);
 		for (size_t i = 0; i < c.policy.mx_count; i++)

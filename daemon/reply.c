@@ -57,19 +57,6 @@ key_for_log(char *buf, size_t size, const char *key, size_t len)
 	return log_sanitize(buf, size, key, len, KEY_LOG_IN);
 }
 
-/* "2026-11-30T10:00:00Z" for t, into buf. */
-static const char *
-utc_time(char *buf, size_t size, int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "?");
-	return buf;
-}
-
 /*
  * A key that keeps answering TEMP (lib/tempwatch): a warning once it has
  * lasted temp_alert_after, and every hour while it lasts (Postfix defers
@@ -100,7 +87,7 @@ temp_watch(struct server *srv, const char *key, size_t key_len,
 		    "it is deferred; last reason: %s",
 		    key_for_log(key_log, sizeof(key_log), key, key_len),
 		    (long long)(now - info.since),
-		    utc_time(since, sizeof(since), info.since),
+		    log_utc_time(since, sizeof(since), info.since),
 		    info.reason[0] != '\0' ? info.reason : "none given");
 		break;
 	case TEMPWATCH_RECOVERED:
@@ -109,7 +96,7 @@ temp_watch(struct server *srv, const char *key, size_t key_len,
 		    "since %s",
 		    key_for_log(key_log, sizeof(key_log), key, key_len),
 		    (int)text_len, text, (long long)(now - info.since),
-		    utc_time(since, sizeof(since), info.since));
+		    log_utc_time(since, sizeof(since), info.since));
 		break;
 	case TEMPWATCH_NONE:
 		break;

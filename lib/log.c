@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *log_ident = "danemap";
@@ -107,6 +108,18 @@ log_escape(unsigned char c, char esc[4])
 	esc[2] = hex[c >> 4];
 	esc[3] = hex[c & 15];
 	return 4;
+}
+
+char *
+log_utc_time(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
 }
 
 char *

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERR,
@@ -51,6 +52,10 @@ void log_close(void);
  */
 char *log_sanitize(char *dst, size_t dst_size, const char *src, size_t len,
     size_t max_in);
+
+/* log_utc_time: t as "2026-11-30T10:00:00Z" into buf (the seconds since
+ * the epoch if it cannot be written so). Returns buf. */
+char *log_utc_time(char *buf, size_t size, int64_t t);
 
 /* log_level_parse: "err", "warning", "notice", "info", "debug" -> level;
  * returns -1 for anything else. */
