@@ -139,9 +139,7 @@ tempwatch_note(struct tempwatch *tw, const char *key, size_t len, bool temp,
 		memcpy(w->key, key, len);
 		w->len = len;
 		w->info.since = now;
-		w->next = tw->bucket[keyhash(tw->seed, key, len) &
-		    (BUCKETS - 1)];
-		tw->bucket[keyhash(tw->seed, key, len) & (BUCKETS - 1)] = w;
+		*p = w; /* p is the end of the key's chain, found above */
 		tw->count++;
 	}
 	w->last = now;
