@@ -36,7 +36,6 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>

@@ -100,7 +100,7 @@ overrides_ended(struct server *srv, time_t now)
 }
 
 /* The administrator's answer for mk, if overrides_file has one in force:
- * answered, and true. An ended line is logged once. */
+ * answered, and true. (An ended line is said by overrides_ended.) */
 static bool
 override_answer(struct server *srv, struct conn *c, const char *key,
     size_t key_len, const struct mapkey *mk, time_t now)
@@ -110,12 +110,8 @@ override_answer(struct server *srv, struct conn *c, const char *key,
 	enum answer_kind kind;
 	long len;
 
-	if (ov == NULL)
+	if (ov == NULL || !override_applies(ov, (int64_t)now))
 		return false;
-	if (!override_applies(ov, (int64_t)now)) {
-		overrides_ended(srv, now); /* before the tick would */
-		return false;
-	}
 	len = sockmap_format_reply(frame, sizeof(frame), ov->status, ov->text);
 	if (len < 0)
 		return false; /* cannot happen: the text is bounded */
