@@ -216,6 +216,8 @@ set_failure(struct policy_decision *out, const struct policy_fact *fact,
 	out->reply = POLICY_REPLY_TEMP;
 	out->transient = fact->failure != POLICY_FAIL_BOGUS &&
 	    fact->failure != POLICY_FAIL_INDETERMINATE;
+	out->failure = fact->failure;
+	out->rcode = fact->rcode;
 	switch (fact->failure) {
 	case POLICY_FAIL_BOGUS:
 		set_reason(out, "dnssec validation failure: %s %s", what,
@@ -303,6 +305,7 @@ policy_decide(const struct policy_facts *facts, struct policy_decision *out)
 	size_t resolved;
 
 	memset(out, 0, sizeof(*out));
+	out->rcode = -1;
 	copy_name(domain, sizeof(domain), facts->domain);
 
 	if (!facts->nexthop) {

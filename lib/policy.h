@@ -127,6 +127,12 @@ struct policy_decision {
 	 * rcode), false when it was validation (bogus/indeterminate): only
 	 * the former may be answered from a stale cache entry. */
 	bool transient;
+	/* For a TEMP, the failure of the lookup its reason names, and that
+	 * lookup's rcode (-1 if none): what a failure count is kept by.
+	 * POLICY_FAIL_NONE when no DNS lookup failed (a name too long to
+	 * exist, no MX host to evaluate). */
+	enum policy_failure failure;
+	int rcode;
 };
 
 /*

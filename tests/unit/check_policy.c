@@ -429,6 +429,49 @@ START_TEST(domain_table)
 }
 END_TEST
 
+/* A TEMP names the failure behind it, so failures can be counted by kind
+ * (the daemon's metrics); any other reply names none. */
+START_TEST(temp_names_its_failure)
+{
+	const struct {
+		const char *rule;
+		struct policy_fact mx;
+		struct policy_host hosts[1];
+		size_t host_count;
+		enum policy_failure failure;
+		int rcode;
+	} cases[] = {
+		{ "MX SERVFAIL: rcode 2", SERVFAIL, { { 0 } }, 0,
+		    POLICY_FAIL_RCODE, 2 },
+		{ "MX timeout", TIMEOUT, { { 0 } }, 0, POLICY_FAIL_TIMEOUT, -1 },
+		{ "MX bogus", BOGUS, { { 0 } }, 0, POLICY_FAIL_BOGUS, 0 },
+		{ "the only host's TLSA bogus", S_DATA,
+		    { H_TLSA_BOGUS("mx1.example.com") }, 1, POLICY_FAIL_BOGUS,
+		    0 },
+		{ "no hosts at all: no DNS failure", S_DATA, { { 0 } }, 0,
+		    POLICY_FAIL_NONE, -1 },
+		{ "dane-only: no failure", S_DATA,
+		    { H_DANE("mx1.example.com") }, 1, POLICY_FAIL_NONE, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy_facts facts = { .domain = "example.com",
+			.port = 25,
+			.mx = cases[i].mx,
+			.hosts = cases[i].hosts,
+			.host_count = cases[i].host_count };
+		struct policy_decision d;
+
+		policy_decide(&facts, &d);
+		ck_assert_msg(d.failure == cases[i].failure,
+		    "%s: failure %s", cases[i].rule,
+		    policy_failure_name(d.failure));
+		ck_assert_msg(d.rcode == cases[i].rcode, "%s: rcode %d",
+		    cases[i].rule, d.rcode);
+	}
+}
+END_TEST
+
 START_TEST(ttl_is_the_minimum_of_deciding_rrsets)
 {
 	struct policy_host hosts[2] = { H_DANE("mx1.example.com"),
@@ -531,6 +574,7 @@ test_suite(void)
 	tcase_add_test(tc, cname_chain_folding);
 	tcase_add_test(tc, host_state_table);
 	tcase_add_test(tc, domain_table);
+	tcase_add_test(tc, temp_names_its_failure);
 	tcase_add_test(tc, ttl_is_the_minimum_of_deciding_rrsets);
 	tcase_add_test(tc, hostile_names_never_reach_the_reply);
 	tcase_add_test(tc, reply_format_exact);
