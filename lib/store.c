@@ -48,6 +48,17 @@ struct store_entry {
 	char key[];
 };
 
+/* A key flushed by the administrator (store_flush). */
+struct store_flushed {
+	struct store_flushed *chain;
+	uint32_t hash;
+	time_t at; /* CDB records from lookups made until then are ignored */
+	uint16_t key_len;
+	char key[];
+};
+
+#define FLUSHED_BUCKETS 1024
+
 struct store {
 	struct store_entry **buckets;
 	size_t mask;
@@ -58,6 +69,7 @@ struct store {
 	char *cdb_path;
 	struct cdbread cdb; /* fd -1 when none is open */
 	uint32_t cdb_gen;   /* changes with every file opened or closed */
+	unsigned long cdb_opened; /* files taken into use */
 	time_t cdb_checked;
 	bool cdb_warned;             /* bad records in this file reported */
 	bool warning_pending;        /* warning not yet taken */
@@ -69,6 +81,11 @@ struct store {
 	struct cdbread_check *check;
 	int pipe[2];
 	struct cdbread_closing *closing; /* the file replaced last */
+	/* flushed keys (buckets allocated at the first flush), and the time
+	 * of the last flush of every key (0: none) */
+	struct store_flushed **flushed;
+	size_t flushed_count;
+	time_t flushed_all_at;
 	/* where a CDB record is read: a hit's sts may point into it */
 	unsigned char find_buf[CDBREAD_FIND_BUF];
 };
@@ -186,9 +203,12 @@ cdb_warn_once(struct store *store, const char *what)
 	store->warning_pending = true;
 }
 
+static bool cdb_record_flushed(struct store *store, const char *key,
+    size_t len, uint32_t hash, time_t stored);
+
 static enum store_result
-cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
-    struct store_hit *hit)
+cdb_get_record(struct store *store, const char *key, size_t len,
+    uint32_t hash, time_t now, struct store_hit *hit)
 {
 	struct record rec;
 
@@ -208,6 +228,9 @@ cdb_get_record(struct store *store, const char *key, size_t len, time_t now,
 		cdb_warn_once(store, "corrupt record");
 		return STORE_MISS;
 	}
+	if ((store->flushed_count > 0 || store->flushed_all_at != 0) &&
+	    cdb_record_flushed(store, key, len, hash, (time_t)rec.stored))
+		return STORE_MISS;
 	hit->reply = rec.reply;
 	hit->expires = (time_t)rec.expires;
 	hit->stored = (time_t)rec.stored;
@@ -260,7 +283,7 @@ store_get(struct store *store, const char *key, size_t len, time_t now,
 		*hit = mem;
 		return m;
 	}
-	d = cdb_get_record(store, key, len, now, &disk);
+	d = cdb_get_record(store, key, len, hash, now, &disk);
 	if (store_prefer_disk(m, &mem, d, &disk)) {
 		if (d == STORE_FRESH)
 			(void)memory_put(store, key, len, hash, &disk, true);
@@ -383,6 +406,125 @@ store_drop_frames(struct store *store)
 	}
 }
 
+/* ------------------------------------------------------------ flush */
+
+static struct store_flushed **
+flushed_link(struct store *store, const char *key, size_t len, uint32_t hash)
+{
+	struct store_flushed **pp =
+	    &store->flushed[hash & (FLUSHED_BUCKETS - 1)];
+
+	for (; *pp != NULL; pp = &(*pp)->chain)
+		if ((*pp)->hash == hash && (*pp)->key_len == len &&
+		    memcmp((*pp)->key, key, len) == 0)
+			break;
+	return pp;
+}
+
+/* Was a record from a lookup at `stored` made before key was last
+ * flushed? A record from a later lookup (a warm run since) ends the
+ * key's flush. */
+static bool
+cdb_record_flushed(struct store *store, const char *key, size_t len,
+    uint32_t hash, time_t stored)
+{
+	struct store_flushed **link, *f;
+
+	if (stored <= store->flushed_all_at)
+		return true;
+	if (store->flushed_count == 0)
+		return false;
+	if ((f = *(link = flushed_link(store, key, len, hash))) == NULL)
+		return false;
+	if (stored <= f->at)
+		return true;
+	*link = f->chain;
+	free(f);
+	store->flushed_count--;
+	return false;
+}
+
+static void
+flushed_clear(struct store *store)
+{
+	if (store->flushed == NULL)
+		return;
+	for (size_t i = 0; i < FLUSHED_BUCKETS; i++)
+		while (store->flushed[i] != NULL) {
+			struct store_flushed *f = store->flushed[i];
+
+			store->flushed[i] = f->chain;
+			free(f);
+		}
+	store->flushed_count = 0;
+}
+
+void
+store_flush_all(struct store *store, time_t now)
+{
+	while (!TAILQ_EMPTY(&store->lru))
+		remove_entry(store, TAILQ_FIRST(&store->lru));
+	flushed_clear(store);
+	store->flushed_all_at = now;
+}
+
+bool
+store_flush(struct store *store, const char *key, size_t len, time_t now)
+{
+	uint32_t hash;
+	struct store_entry **elink, *e;
+	struct store_flushed **link, *f;
+
+	if (len == 0 || len > STORE_KEY_MAX)
+		return false; /* never stored, never read */
+	hash = store_hash(store, key, len);
+	if ((e = find(store, key, len, hash, &elink)) != NULL)
+		remove_entry(store, e);
+	if (store->flushed == NULL &&
+	    (store->flushed = calloc(FLUSHED_BUCKETS,
+	         sizeof(*store->flushed))) == NULL)
+		goto all;
+	if ((f = *(link = flushed_link(store, key, len, hash))) != NULL) {
+		f->at = now;
+		return false;
+	}
+	if (store->flushed_count >= STORE_FLUSH_MAX ||
+	    (f = malloc(sizeof(*f) + len)) == NULL)
+		goto all;
+	f->hash = hash;
+	f->at = now;
+	f->key_len = (uint16_t)len;
+	memcpy(f->key, key, len);
+	f->chain = NULL;
+	*link = f;
+	store->flushed_count++;
+	return false;
+all:
+	/* more than ignoring one key's records, never less */
+	store_flush_all(store, now);
+	return true;
+}
+
+size_t
+store_flushed_count(const struct store *store)
+{
+	return store->flushed_count;
+}
+
+void
+store_cdb_info(const struct store *store, time_t now,
+    struct store_cdb_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->open = store->cdb.fd >= 0;
+	info->files_opened = store->cdb_opened;
+	if (!info->open)
+		return;
+	info->records = store->cdb.records;
+	info->mtime = store->cdb.id.mtime.tv_sec;
+	info->age = now > info->mtime ? now - info->mtime : 0;
+}
+
 size_t
 store_count(const struct store *store)
 {
@@ -410,6 +552,8 @@ store_free(struct store *store)
 		free(e->frame);
 		free(e);
 	}
+	flushed_clear(store);
+	free(store->flushed);
 	free(store->buckets);
 	free(store);
 }
@@ -463,6 +607,7 @@ cdb_take(struct store *store, int rc, struct cdbread *f, const char *why,
 		cdbread_close(&store->cdb);
 	store->cdb = *f;
 	store->cdb_gen++;
+	store->cdb_opened++;
 	store->cdb_warned = false;
 	store->failed_valid = false;
 	snprintf(msg, msg_size, "cache file %s: %zu records (checked in %.0f ms)",

@@ -19,6 +19,9 @@
  * age out first. Expired entries are kept until evicted, so a caller can
  * tell "stale" from "never seen" (stale serving is the caller's decision).
  *
+ * An administrator can flush a key, or all of them (store_flush): its
+ * answers are then looked up again, not taken from memory or the file.
+ *
  * TEMP is never stored: a failure must be retried, not remembered.
  * Nothing here logs: what happened to the file comes back as text.
  *
@@ -106,6 +109,42 @@ int store_keep_frame(struct store *store, const char *key, size_t len,
 /* store_drop_frames: forget every kept frame (the way replies are made
  * changed, e.g. tlsrpt on a reload). */
 void store_drop_frames(struct store *store);
+
+/* Keys store_flush remembers at most; one more flushes every key. */
+#define STORE_FLUSH_MAX 4096
+
+/*
+ * store_flush: the administrator says key's answer must be looked up
+ * again: its memory entry goes, and its CDB records from lookups made at
+ * or before now are ignored, even as stale answers, until a record from
+ * a later lookup appears (a warm run since). A put after the flush is
+ * used as always. Returns false; true if it had to flush every key
+ * instead (more than STORE_FLUSH_MAX keys flushed, or no memory to
+ * remember one more): never less than asked.
+ */
+bool store_flush(struct store *store, const char *key, size_t len,
+    time_t now);
+
+/* store_flush_all: the same for every key: the memory cache is emptied,
+ * and every CDB record from a lookup made at or before now is ignored. */
+void store_flush_all(struct store *store, time_t now);
+
+/* store_flushed_count: keys flushed one by one whose records are still
+ * being ignored. */
+size_t store_flushed_count(const struct store *store);
+
+/* What the open CDB is, for the metrics. */
+struct store_cdb_info {
+	bool open;
+	size_t records;
+	time_t mtime; /* its modification time */
+	time_t age;   /* now - mtime, 0 if in the future */
+	unsigned long files_opened; /* files taken into use so far */
+};
+
+/* store_cdb_info: fill *info as of now. */
+void store_cdb_info(const struct store *store, time_t now,
+    struct store_cdb_info *info);
 
 /* store_count: memory entries held, fresh or stale. */
 size_t store_count(const struct store *store);

@@ -409,6 +409,83 @@ START_TEST(cdb_most_recent_lookup_wins)
 }
 END_TEST
 
+/* A flushed key's memory entry goes and its file records from lookups
+ * made until the flush are ignored, even as stale answers, until a record
+ * from a later lookup (a warm run since) or a new put; other keys keep
+ * theirs. */
+START_TEST(flush_one_key)
+{
+	struct store *s = store_new(10);
+	static const char *const two[] = { "a.example", "b.example" };
+	struct store_hit hit;
+	struct store_cdb_info info;
+
+	write_cdb_at(two, 2, POLICY_REPLY_DANE_ONLY, 5000, 200, NULL);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
+	ck_assert_int_eq(GET(s, "a.example", 300, &hit), STORE_FRESH);
+	ck_assert_int_eq(GET(s, "b.example", 300, &hit), STORE_FRESH);
+	ck_assert_uint_eq(store_count(s), 2); /* copied into memory */
+	ck_assert(!store_flush(s, "a.example", 9, 300));
+	ck_assert_uint_eq(store_count(s), 1);
+	ck_assert_uint_eq(store_flushed_count(s), 1);
+	ck_assert_int_eq(GET(s, "a.example", 300, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "a.example", 6000, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "b.example", 300, &hit), STORE_FRESH);
+	/* a live lookup after the flush is used */
+	PUT_AT(s, "a.example", POLICY_REPLY_NOTFOUND, 5000, 301);
+	ck_assert_int_eq(GET(s, "a.example", 302, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_NOTFOUND);
+	/* flushed again; a new file with a record from the same second as
+	 * the flush is still not trusted, a later one is and ends it */
+	ck_assert(!store_flush(s, "a.example", 9, 400));
+	ck_assert_uint_eq(store_flushed_count(s), 1);
+	write_cdb_at(two, 2, POLICY_REPLY_DANE, 5000, 400, NULL);
+	ck_assert_int_eq(CHECK(s, 401, 1), STORE_CDB_OPENED);
+	ck_assert_int_eq(GET(s, "a.example", 401, &hit), STORE_MISS);
+	write_cdb_at(two, 2, POLICY_REPLY_DANE, 5000, 401, NULL);
+	ck_assert_int_eq(CHECK(s, 402, 1), STORE_CDB_OPENED);
+	ck_assert_int_eq(GET(s, "a.example", 402, &hit), STORE_FRESH);
+	ck_assert_int_eq(hit.reply, POLICY_REPLY_DANE);
+	ck_assert_uint_eq(store_flushed_count(s), 0);
+	store_cdb_info(s, 402, &info);
+	ck_assert(info.open);
+	ck_assert_uint_eq(info.records, 2);
+	ck_assert_uint_eq(info.files_opened, 3);
+	store_free(s);
+}
+END_TEST
+
+/* Flushing every key empties memory and ignores every older record; more
+ * keys than the store remembers one by one become a flush of all. */
+START_TEST(flush_all_and_too_many)
+{
+	struct store *s = store_new(10);
+	struct store_hit hit;
+	char key[32];
+
+	write_cdb_at(keys, 3, POLICY_REPLY_DANE_ONLY, 5000, 200, NULL);
+	ck_assert_int_eq(USE(s), STORE_CDB_OPENED);
+	PUT_AT(s, "m.example", POLICY_REPLY_DANE, 5000, 250);
+	ck_assert_int_eq(GET(s, "c.example", 300, &hit), STORE_FRESH);
+	store_flush_all(s, 300);
+	ck_assert_uint_eq(store_count(s), 0);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_int_eq(GET(s, keys[i], 300, &hit), STORE_MISS);
+	ck_assert_int_eq(GET(s, "m.example", 300, &hit), STORE_MISS);
+
+	for (unsigned i = 0; i < STORE_FLUSH_MAX; i++) {
+		snprintf(key, sizeof(key), "k%u.example", i);
+		ck_assert(!store_flush(s, key, strlen(key), 500));
+	}
+	ck_assert_uint_eq(store_flushed_count(s), STORE_FLUSH_MAX);
+	PUT_AT(s, "m.example", POLICY_REPLY_DANE, 5000, 499);
+	ck_assert(store_flush(s, "one.more.example", 16, 500));
+	ck_assert_uint_eq(store_flushed_count(s), 0);
+	ck_assert_uint_eq(store_count(s), 0);
+	store_free(s);
+}
+END_TEST
+
 START_TEST(cdb_replaced_file_is_noticed)
 {
 	struct store *s = store_new(0);
@@ -784,6 +861,8 @@ test_suite(void)
 	tcase_add_test(tc, cdb_answers_behind_memory);
 	tcase_add_test(tc, sts_policy_kept);
 	tcase_add_test(tc, cdb_most_recent_lookup_wins);
+	tcase_add_test(tc, flush_one_key);
+	tcase_add_test(tc, flush_all_and_too_many);
 	tcase_add_test(tc, cdb_replaced_file_is_noticed);
 	tcase_add_test(tc, cdb_broken_files_are_ignored);
 	tcase_add_test(tc, cdb_unknown_record_version_is_not_trusted);
