@@ -36,6 +36,8 @@ enum kind {
 	K_LISTEN,
 	K_BOOL, /* yes or no */
 	K_INET, /* all, ipv4 or ipv6 */
+	K_METRICS, /* inet:ADDR:PORT, or inet:PORT on 127.0.0.1 */
+	K_CONTROL, /* unix:PATH */
 };
 
 struct key {
@@ -95,6 +97,8 @@ static const struct key keys[] = {
 	S("probe_inet_protocols", K_INET, probe_inet_protocols),
 	U("temp_alert_after", temp_alert_after, 0, 2592000, "seconds"),
 	S("overrides_file", K_PATH, overrides_file),
+	S("metrics_listen", K_METRICS, metrics_listen),
+	S("control_socket", K_CONTROL, control_socket),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -246,30 +250,39 @@ parse_upstream(struct parse *p, const char *word)
 	return 0;
 }
 
-/* "unix:/path", "inet:ADDR:PORT", "inet:[V6]:PORT" */
+/*
+ * An address to listen on, for key: "unix:/path", "inet:ADDR:PORT",
+ * "inet:[V6]:PORT"; with port_only, "inet:PORT" too, meaning 127.0.0.1
+ * (a non-loopback address only when written). kinds: which of
+ * 1 << CONFIG_LISTEN_UNIX, 1 << CONFIG_LISTEN_INET the key takes.
+ */
 static int
-parse_listen(struct parse *p, const char *value)
+parse_address(struct parse *p, const char *key, const char *value,
+    unsigned kinds, bool port_only, struct config_listen *l)
 {
-	struct config *cfg = p->cfg;
-	struct config_listen *l;
+	const char *want = kinds == 1u << CONFIG_LISTEN_UNIX ? "unix:PATH"
+	    : kinds == 1u << CONFIG_LISTEN_INET
+	    ? (port_only ? "inet:ADDRESS:PORT or inet:PORT"
+	                 : "inet:ADDRESS:PORT")
+	    : "unix:PATH or inet:ADDRESS:PORT";
 	unsigned long port;
 
-	if (cfg->listen_count >= CONFIG_MAX_LISTEN)
-		return fail(p, "too many listen entries (at most %d)",
-		    CONFIG_MAX_LISTEN);
-	l = &cfg->listen[cfg->listen_count];
 	memset(l, 0, sizeof(*l));
-	if (strncmp(value, "unix:", 5) == 0) {
+	if (strncmp(value, "unix:", 5) == 0 &&
+	    (kinds & 1u << CONFIG_LISTEN_UNIX) != 0) {
 		const char *path = value + 5;
 
 		if (path[0] != '/' || strlen(path) >= sizeof(l->path))
 			return fail(p,
-			    "bad listen \"%s\" (unix: needs an absolute path "
+			    "bad %s \"%s\" (unix: needs an absolute path "
 			    "under %zu bytes)",
-			    value, sizeof(l->path));
+			    key, value, sizeof(l->path));
 		l->kind = CONFIG_LISTEN_UNIX;
 		snprintf(l->path, sizeof(l->path), "%s", path);
-	} else if (strncmp(value, "inet:", 5) == 0) {
+		return 0;
+	}
+	if (strncmp(value, "inet:", 5) == 0 &&
+	    (kinds & 1u << CONFIG_LISTEN_INET) != 0) {
 		const char *addr = value + 5, *colon;
 		unsigned char bin[16];
 		size_t alen;
@@ -286,12 +299,14 @@ parse_listen(struct parse *p, const char *value)
 			addr++;
 			alen = (size_t)(close - addr);
 			colon = close + 1;
-		} else {
-			colon = strrchr(addr, ':');
-			if (colon == NULL)
-				goto bad_inet;
+		} else if ((colon = strrchr(addr, ':')) != NULL)
 			alen = (size_t)(colon - addr);
-		}
+		else if (port_only) {
+			addr = "127.0.0.1";
+			alen = strlen(addr);
+			colon = value + 4; /* the ':' before the port */
+		} else
+			goto bad_inet;
 		if (alen == 0 || alen >= sizeof(l->address))
 			goto bad_inet;
 		memcpy(l->address, addr, alen);
@@ -302,18 +317,30 @@ parse_listen(struct parse *p, const char *value)
 			goto bad_inet;
 		l->kind = CONFIG_LISTEN_INET;
 		l->port = (unsigned)port;
-	} else
-		return fail(p,
-		    "bad listen \"%s\" (expected unix:PATH or "
-		    "inet:ADDRESS:PORT)",
-		    value);
-	cfg->listen_count++;
-	return 0;
+		return 0;
+	}
+	return fail(p, "bad %s \"%s\" (expected %s)", key, value, want);
 bad_inet:
 	return fail(p,
-	    "bad listen \"%s\" (expected inet:ADDRESS:PORT with a numeric "
-	    "address, IPv6 in brackets, port 1..65535)",
-	    value);
+	    "bad %s \"%s\" (expected %s with a numeric address, IPv6 in "
+	    "brackets, port 1..65535)",
+	    key, value, want);
+}
+
+static int
+parse_listen(struct parse *p, const char *value)
+{
+	struct config *cfg = p->cfg;
+
+	if (cfg->listen_count >= CONFIG_MAX_LISTEN)
+		return fail(p, "too many listen entries (at most %d)",
+		    CONFIG_MAX_LISTEN);
+	if (parse_address(p, "listen", value,
+	        1u << CONFIG_LISTEN_UNIX | 1u << CONFIG_LISTEN_INET, false,
+	        &cfg->listen[cfg->listen_count]) != 0)
+		return -1;
+	cfg->listen_count++;
+	return 0;
 }
 
 static int
@@ -403,6 +430,12 @@ set_value(struct parse *p, const struct key *k, char *value)
 		return 0;
 	case K_LISTEN:
 		return parse_listen(p, value);
+	case K_METRICS:
+		return parse_address(p, k->name, value,
+		    1u << CONFIG_LISTEN_INET, true, &p->cfg->metrics_listen);
+	case K_CONTROL:
+		return parse_address(p, k->name, value,
+		    1u << CONFIG_LISTEN_UNIX, false, &p->cfg->control_socket);
 	case K_INET:
 		if (strcmp(value, "all") == 0)
 			p->cfg->probe_inet_protocols = CONFIG_INET_ALL;

@@ -111,6 +111,10 @@ struct config {
 	/* danemapd: warn when a key stays TEMP this long (0: never) */
 	unsigned temp_alert_after; /* seconds */
 	char overrides_file[CONFIG_PATH_MAX]; /* "" = none */
+	/* danemapd: Prometheus metrics over HTTP (port 0: off) and the
+	 * control socket (path "": none) */
+	struct config_listen metrics_listen; /* metrics_listen */
+	struct config_listen control_socket; /* control_socket */
 };
 
 /* config_defaults: fill *cfg with the built-in defaults (see danemap.conf(5)).

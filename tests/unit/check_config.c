@@ -351,6 +351,15 @@ START_TEST(bad_values_are_refused)
 		"listen = inet::10025",
 		"listen = inet:::1:10025", /* IPv6 needs brackets */
 		"listen = inet:[127.0.0.1]:10025",
+		"listen = inet:10025", /* only metrics_listen takes a port */
+		"metrics_listen = unix:/run/m.sock",
+		"metrics_listen = 9100",
+		"metrics_listen = inet:localhost:9100",
+		"metrics_listen = inet:0",
+		"metrics_listen = inet:[::1]",
+		"control_socket = inet:127.0.0.1:9100",
+		"control_socket = unix:relative",
+		"control_socket = /run/c.sock",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -486,6 +495,33 @@ START_TEST(listens_accumulate)
 	                       "listen = unix:/i\n"),
 	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "test.conf:9: "));
+}
+END_TEST
+
+/* metrics_listen: off unless set; a port alone is loopback, any other
+ * address only as written. control_socket: a unix path, off unless set. */
+START_TEST(metrics_and_control_addresses)
+{
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_uint_eq(cfg.metrics_listen.port, 0);
+	ck_assert_str_eq(cfg.control_socket.path, "");
+	ck_assert_msg(parse("metrics_listen = inet:9464\n"
+	                    "control_socket = unix:/run/danemap/control\n") ==
+	        0,
+	    "%s", err);
+	ck_assert_int_eq(cfg.metrics_listen.kind, CONFIG_LISTEN_INET);
+	ck_assert_str_eq(cfg.metrics_listen.address, "127.0.0.1");
+	ck_assert_uint_eq(cfg.metrics_listen.port, 9464);
+	ck_assert_int_eq(cfg.control_socket.kind, CONFIG_LISTEN_UNIX);
+	ck_assert_str_eq(cfg.control_socket.path, "/run/danemap/control");
+	ck_assert_int_eq(parse("metrics_listen = inet:192.0.2.1:9464\n"), 0);
+	ck_assert_str_eq(cfg.metrics_listen.address, "192.0.2.1");
+	ck_assert_int_eq(parse("metrics_listen = inet:[::1]:9464\n"), 0);
+	ck_assert_str_eq(cfg.metrics_listen.address, "::1");
+	ck_assert_int_eq(parse("metrics_listen = inet:1\n"
+	                       "metrics_listen = inet:2\n"),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "duplicate"));
 }
 END_TEST
 
@@ -805,6 +841,7 @@ test_suite(void)
 	tcase_add_test(tc, nul_byte_is_an_error);
 	tcase_add_test(tc, long_lines);
 	tcase_add_test(tc, cross_checks);
+	tcase_add_test(tc, metrics_and_control_addresses);
 	tcase_add_test(tc, small_error_buffer);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("load");
