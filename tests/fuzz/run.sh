@@ -24,6 +24,7 @@ sources_for() {
 	fuzz_answer) echo lib/answer.c lib/policy.c lib/tlsa.c ;;
 	fuzz_sts) echo lib/sts.c ;;
 	fuzz_smtpreply) echo lib/smtpreply.c ;;
+	fuzz_control) echo lib/control.c ;;
 	*) echo "unknown fuzz target $1" >&2; exit 64 ;;
 	esac
 }
