@@ -74,6 +74,16 @@ ensure_open(struct journal *j, time_t now)
 	return j->fd >= 0 ? 0 : -1;
 }
 
+long long
+journal_size(const struct journal *j)
+{
+	struct stat st;
+
+	if (stat(j->path, &st) == 0)
+		return (long long)st.st_size;
+	return errno == ENOENT ? 0 : -1;
+}
+
 int
 journal_append(struct journal *j, const char *key, size_t len, time_t now)
 {

@@ -38,6 +38,10 @@ struct journal *journal_open(const char *path);
  */
 int journal_append(struct journal *j, const char *key, size_t len, time_t now);
 
+/* journal_size: the size in bytes of the file at j's path (what the next
+ * warm run reads): 0 if there is none yet, -1 if it cannot be told. */
+long long journal_size(const struct journal *j);
+
 /* journal_close: close and free. NULL is a no-op. */
 void journal_close(struct journal *j);
 

@@ -33,6 +33,7 @@ enum stsfetch_status {
 	STSFETCH_NETWORK,  /* no connection, or it broke */
 	STSFETCH_INVALID,  /* fetched, but not a valid policy */
 };
+#define STSFETCH_STATUS_COUNT (STSFETCH_INVALID + 1)
 
 struct stsfetch_result {
 	enum stsfetch_status status;

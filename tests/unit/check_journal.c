@@ -52,12 +52,16 @@ START_TEST(append_and_read)
 	struct seen s = { .n = 0 };
 	size_t skipped = 0;
 
+	ck_assert_int_eq(journal_size(j), 0); /* not written yet */
 	ck_assert_int_eq(APPEND(j, "a.example", 100), 0);
 	ck_assert_int_eq(APPEND(j, "[mx.b.example]:587", 100), 0);
 	/* hostile keys never reach the file */
 	ck_assert_int_eq(APPEND(j, "bad key", 100), -1);
 	ck_assert_int_eq(APPEND(j, "bad\nkey", 100), -1);
 	ck_assert_int_eq(APPEND(j, "", 100), -1);
+	/* the size of the file at the path: what the warmer will read */
+	ck_assert_int_eq(journal_size(j),
+	    (long long)strlen("a.example\n[mx.b.example]:587\n"));
 	journal_close(j);
 	ck_assert_int_eq(journal_read(path, collect, &s, &skipped), 0);
 	ck_assert_int_eq(s.n, 2);
