@@ -14,6 +14,8 @@ static const char usage_text[] =
     "       danemap [-c FILE] probe [-v] [-j | -q] [-f FILE]... [KEY]...\n"
     "       danemap [-c FILE] probe -C CERT [-v | -q] [-f FILE]... "
     "[KEY]...\n"
+    "       danemap [-c FILE] flush KEY... | -f FILE... | --all\n"
+    "       danemap [-c FILE] stats\n"
     "       danemap -h | -V\n"
     "\n"
     "  -c FILE   configuration file (default " CONFIG_DEFAULT_FILE ")\n"
@@ -32,12 +34,16 @@ static const char usage_text[] =
     "                     with STARTTLS: TLSA records, or CA and mx names;\n"
     "                     -v the chains, -j JSON, -q problems only\n"
     "  probe -C CERT ...  would the hosts accept CERT? (no connection)\n"
+    "  flush KEY...       the running daemon looks these keys up again\n"
+    "                     (-f FILE: a list; --all: every key)\n"
+    "  stats              the running daemon's counters\n"
     "\n"
     "exit status: query 0 OK, 1 NOTFOUND, 75 TEMP, 74 output failed;\n"
     "warm 0 written, "
     "73 not written (old file intact); dump 66 no cache file;\n"
     "probe 0 verified, 65 some address fails, 69 some unreachable,\n"
     "1 no DANE or MTA-STS policy, 75 TEMP, 66 list or CERT unreadable;\n"
+    "flush/stats 0 done, 69 no daemon, 77 refused, 65 not a key;\n"
     "64 usage, 78 configuration\n";
 
 int

@@ -35,5 +35,7 @@ int query_main(const struct config *cfg, int argc, char **argv);
 int warm_main(const struct config *cfg, int argc, char **argv);
 int dump_main(const struct config *cfg, int argc, char **argv);
 int probe_main(const struct config *cfg, int argc, char **argv);
+int flush_main(const struct config *cfg, int argc, char **argv);
+int stats_main(const struct config *cfg, int argc, char **argv);
 
 #endif

@@ -292,6 +292,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (srv->stopping || srv->conn_count >= srv->cfg.max_connections) {
 		time_t now = time(NULL);
 
+		srv->totals.conns_refused++;
 		if (now - srv->refused_logged >= 10) {
 			srv->refused_logged = now;
 			log_msg(LOG_LEVEL_WARNING,
@@ -310,6 +311,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	STAILQ_INIT(&c->requests);
 	LIST_INSERT_HEAD(&srv->conns, c, link);
 	srv->conn_count++;
+	srv->totals.conns_accepted++;
 	elapsed_start(&c->active);
 	c->rev = xevent_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read,
 	    c);

@@ -5,6 +5,8 @@
  *   danemap [-c FILE] warm [-f FILE]...
  *   danemap [-c FILE] dump
  *   danemap [-c FILE] probe [-j | -C CERT] [-f FILE]... [KEY]...
+ *   danemap [-c FILE] flush KEY... | -f FILE... | --all
+ *   danemap [-c FILE] stats
  *
  * Reads the configuration (-c FILE, or the default file if it exists, or
  * the built-in defaults) and hands over to the command, one file each:
@@ -12,6 +14,7 @@
  *   warm.c   re-validate every known key, write the cache file
  *   dump.c   list the cache file and the journal
  *   probe.c  check each MX host against the DANE policy, over STARTTLS
+ *   controlcmd.c  flush and stats: ask the running daemon
  * What they share (usage text, exit statuses) is in cli.c. Whatever a
  * command printed is flushed before the exit status claims success.
  */
@@ -80,6 +83,10 @@ main(int argc, char **argv)
 		status = dump_main(&cfg, argc - optind, argv + optind);
 	else if (strcmp(argv[optind], "probe") == 0)
 		status = probe_main(&cfg, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "flush") == 0)
+		status = flush_main(&cfg, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "stats") == 0)
+		status = stats_main(&cfg, argc - optind, argv + optind);
 	else {
 		fprintf(stderr, "danemap: unknown command \"%s\"\n",
 		    argv[optind]);

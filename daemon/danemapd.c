@@ -101,6 +101,12 @@ restart_only_changes(const struct config *a, const struct config *b, char *buf,
 		    strcmp(a->mta_sts_ca_file, b->mta_sts_ca_file) != 0 },
 		{ "mta_sts_timeout",
 		    a->mta_sts_timeout_ms != b->mta_sts_timeout_ms },
+		{ "metrics_listen",
+		    memcmp(&a->metrics_listen, &b->metrics_listen,
+		        sizeof(a->metrics_listen)) != 0 },
+		{ "control_socket",
+		    memcmp(&a->control_socket, &b->control_socket,
+		        sizeof(a->control_socket)) != 0 },
 	};
 	size_t used = 0;
 
@@ -141,6 +147,21 @@ fetcher_start(struct server *srv, const struct config *cfg)
 	return 0;
 }
 
+int
+resolver_renew(struct server *srv, const struct config *cfg, char *err,
+    size_t err_size)
+{
+	struct resolve_ctx *ctx = resolve_ctx_new(cfg, srv->base, err,
+	    err_size);
+
+	if (ctx == NULL)
+		return -1;
+	/* running lookups finish on the old context */
+	retired_add(srv, srv->resolver);
+	srv->resolver = ctx;
+	return 0;
+}
+
 static void
 reload(struct server *srv)
 {
@@ -155,21 +176,14 @@ reload(struct server *srv)
 		overrides_check(srv, true); /* SIGHUP reads it, whatever */
 		return;
 	}
-	if (resolver_config_changed(&srv->cfg, &next)) {
-		struct resolve_ctx *ctx =
-		    resolve_ctx_new(&next, srv->base, err, sizeof(err));
-
-		if (ctx == NULL) {
-			log_msg(LOG_LEVEL_ERR,
-			    "reload rejected, keeping the running "
-			    "configuration: %s",
-			    err);
-			overrides_check(srv, true);
-			return;
-		}
-		/* running lookups finish on the old context */
-		retired_add(srv, srv->resolver);
-		srv->resolver = ctx;
+	if (resolver_config_changed(&srv->cfg, &next) &&
+	    resolver_renew(srv, &next, err, sizeof(err)) != 0) {
+		log_msg(LOG_LEVEL_ERR,
+		    "reload rejected, keeping the running "
+		    "configuration: %s",
+		    err);
+		overrides_check(srv, true);
+		return;
 	}
 	restart_only_changes(&srv->cfg, &next, changed, sizeof(changed));
 	if (changed[0] != '\0')
@@ -187,6 +201,8 @@ reload(struct server *srv)
 	memcpy(next.mta_sts_ca_file, srv->cfg.mta_sts_ca_file,
 	    sizeof(next.mta_sts_ca_file));
 	next.mta_sts_timeout_ms = srv->cfg.mta_sts_timeout_ms;
+	next.metrics_listen = srv->cfg.metrics_listen;
+	next.control_socket = srv->cfg.control_socket;
 	if (next.mta_sts && srv->fetcher == NULL &&
 	    fetcher_start(srv, &next) != 0)
 		next.mta_sts = false;
@@ -321,6 +337,8 @@ server_free(struct server *srv)
 	struct retired_ctx *r;
 
 	close_listeners(srv);
+	control_stop(srv);
+	scrape_stop(srv);
 	while (!LIST_EMPTY(&srv->conns))
 		conn_free(LIST_FIRST(&srv->conns));
 	lookups_free(srv);
@@ -425,7 +443,11 @@ main(int argc, char **argv)
 		xfail("store_new");
 	if ((srv.tempwatch = tempwatch_new(srv.cfg.temp_alert_after)) == NULL)
 		xfail("tempwatch_new");
-	if (open_listeners(&srv, err, sizeof(err)) != 0) {
+	srv.totals.started = time(NULL);
+	/* bound before privileges go: ports below 1024, sockets in /run */
+	if (open_listeners(&srv, err, sizeof(err)) != 0 ||
+	    control_start(&srv, err, sizeof(err)) != 0 ||
+	    scrape_start(&srv, err, sizeof(err)) != 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err);
 		status = EX_OSERR;
 		goto out;

@@ -35,9 +35,9 @@ activated_fds(void)
 	return n > 0 && n <= CONFIG_MAX_LISTEN ? (int)n : 0;
 }
 
-static int
-bind_unix(const struct config *cfg, const char *path, char *err,
-    size_t err_size)
+int
+listen_unix_fd(const struct config *cfg, const char *path, unsigned mode,
+    const char *group, bool owned, char *err, size_t err_size)
 {
 	struct sockaddr_un sun;
 	struct stat st;
@@ -57,19 +57,28 @@ bind_unix(const struct config *cfg, const char *path, char *err,
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, cfg->socket_mode) != 0) {
+	    chmod(path, mode) != 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	if (cfg->socket_group[0] != '\0') {
-		struct group *gr = getgrnam(cfg->socket_group);
+	if (group[0] != '\0') {
+		struct group *gr = getgrnam(group);
 
 		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) != 0) {
 			snprintf(err, err_size,
-			    "%s: cannot give it to group %s", path,
-			    cfg->socket_group);
+			    "%s: cannot give it to group %s", path, group);
+			close(fd);
+			return -1;
+		}
+	}
+	if (owned && cfg->user[0] != '\0' && geteuid() == 0) {
+		struct passwd *pw = getpwnam(cfg->user);
+
+		if (pw == NULL || chown(path, pw->pw_uid, pw->pw_gid) != 0) {
+			snprintf(err, err_size, "%s: cannot give it to user %s",
+			    path, cfg->user);
 			close(fd);
 			return -1;
 		}
@@ -77,8 +86,8 @@ bind_unix(const struct config *cfg, const char *path, char *err,
 	return fd;
 }
 
-static int
-bind_inet(const struct config_listen *l, char *err, size_t err_size)
+int
+listen_inet_fd(const struct config_listen *l, char *err, size_t err_size)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -147,8 +156,9 @@ open_listeners(struct server *srv, char *err, size_t err_size)
 	for (size_t i = 0; i < srv->cfg.listen_count; i++) {
 		const struct config_listen *l = &srv->cfg.listen[i];
 		int fd = l->kind == CONFIG_LISTEN_UNIX
-		    ? bind_unix(&srv->cfg, l->path, err, err_size)
-		    : bind_inet(l, err, err_size);
+		    ? listen_unix_fd(&srv->cfg, l->path, srv->cfg.socket_mode,
+		          srv->cfg.socket_group, false, err, err_size)
+		    : listen_inet_fd(l, err, err_size);
 
 		if (fd < 0 ||
 		    add_listener(srv, fd,

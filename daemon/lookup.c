@@ -175,7 +175,8 @@ lookup_keep(struct server *srv, const struct lookup *lk,
 {
 	size_t len = strlen(lk->key.norm);
 
-	(void)store_put(srv->store, lk->key.norm, len, rec);
+	if (!lk->flushed) /* else the flush would be undone */
+		(void)store_put(srv->store, lk->key.norm, len, rec);
 	if (journal_append(srv->journal, lk->key.norm, len, now) != 0 &&
 	    !srv->journal_warned) {
 		srv->journal_warned = true;
@@ -272,6 +273,7 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 	lk->fetch = NULL;
 	TAILQ_REMOVE(&srv->fetching, lk, link);
 	srv->fetch_count--;
+	srv->totals.sts_fetches[res->status]++;
 	if (res->status == STSFETCH_OK) {
 		key_for_log(key_log, sizeof(key_log), lk->key.norm,
 		    strlen(lk->key.norm));
@@ -328,6 +330,7 @@ lookup_sts(struct lookup *lk, time_t now)
 		srv->fetch_count++;
 		return;
 	}
+	srv->totals.sts_fetches[STSFETCH_STATUS_COUNT]++; /* not started */
 	lookup_sts_failed(lk, old, "not fetched", why, now);
 }
 
@@ -343,6 +346,10 @@ lookup_done(struct resolve_job *job, void *arg)
 
 	TAILQ_REMOVE(&srv->running, lk, link);
 	srv->running_count--;
+	metrics_observe(&srv->totals.lookup_seconds,
+	    resolve_job_elapsed_ms(job) / 1e3);
+	if (d->reply == POLICY_REPLY_TEMP)
+		srv->totals.dns_failures[dns_failure_kind_of(d)]++;
 	if (d->reply == POLICY_REPLY_NOTFOUND && resolve_job_sts(job)->asked &&
 	    srv->cfg.mta_sts) /* (a reload may have turned it off) */
 		lookup_sts(lk, now); /* answers now, or after a fetch */
@@ -450,6 +457,36 @@ lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
 	}
 	r->lookup = lk;
 	TAILQ_INSERT_TAIL(&lk->waiters, r, waiting);
+}
+
+/* lk began before a flush (a queued lookup has not: it is left alone). */
+static void
+lookup_mark_flushed(struct lookup *lk)
+{
+	if (lk->queued)
+		return;
+	lk->flushed = true;
+	lk->has_stale = false;
+	free(lk->stale_sts);
+	lk->stale_sts = NULL;
+}
+
+void
+lookup_flushed(struct server *srv, const char *norm)
+{
+	struct lookup *lk;
+
+	if (norm != NULL) {
+		lk = table_find(&srv->lookups, norm,
+		    keyhash(srv->lookups.seed, norm, strlen(norm)));
+		if (lk != NULL)
+			lookup_mark_flushed(lk);
+		return;
+	}
+	TAILQ_FOREACH(lk, &srv->running, link)
+		lookup_mark_flushed(lk);
+	TAILQ_FOREACH(lk, &srv->fetching, link)
+		lookup_mark_flushed(lk);
 }
 
 /* At exit: every lookup goes, its requests unanswered (their connections

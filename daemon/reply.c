@@ -52,6 +52,12 @@ answer_kind_of(enum policy_reply reply)
 }
 
 const char *
+answer_source_name(enum answer_source source)
+{
+	return answer_sources[source].name;
+}
+
+const char *
 key_for_log(char *buf, size_t size, const char *key, size_t len)
 {
 	return log_sanitize(buf, size, key, len, KEY_LOG_IN);
@@ -291,7 +297,8 @@ fixed_replies_init(struct server *srv)
 }
 
 /* The statistics line, if anything was answered since the last one:
- * answers by source and by reply. The counts start again either way. */
+ * answers by source and by reply. The counts are added to the totals
+ * since start (the metrics) and start again either way. */
 void
 stats_log(struct server *srv)
 {
@@ -314,6 +321,10 @@ stats_log(struct server *srv)
 		log_msg(LOG_LEVEL_INFO, "statistics: %lu answers in %.0f s: %s",
 		    total, elapsed_ms(&st->since) / 1e3, line);
 	}
+	for (unsigned i = 0; i < SOURCE_COUNT; i++)
+		srv->totals.by_source[i] += st->by_source[i];
+	for (unsigned i = 0; i < KIND_COUNT; i++)
+		srv->totals.by_kind[i] += st->by_kind[i];
 	memset(st, 0, sizeof(*st));
 	elapsed_start(&st->since);
 }

@@ -15,6 +15,11 @@
  *              once);
  *   reply.c    the answer: framed by lib/sockmap, logged, counted;
  *   danemapd.c main, signals, reload, timers.
+ * Beside the requests:
+ *   stats.c    the counts since start, as Prometheus text (lib/metrics);
+ *   scrape.c   GET /metrics on metrics_listen (libevent's evhttp);
+ *   control.c  the control socket (lib/control): stats, flush, for root
+ *              and the daemon's own user only.
  *
  * Ownership: a struct conn owns its requests; a struct lookup owns its
  * resolve job and points at (does not own) the requests waiting on it; a
@@ -37,6 +42,7 @@
 #include "configfile.h"
 #include "log.h"
 #include "mapkey.h"
+#include "metrics.h"
 #include "overrides.h"
 #include "policy.h"
 #include "resolve.h"
@@ -92,6 +98,40 @@ enum answer_kind {
 	KIND_TEMP,
 	KIND_PERM,
 	KIND_COUNT
+};
+
+/* What a live TEMP's DNS failure was, for the metrics (label "kind"). */
+enum dns_failure_kind {
+	DNSFAIL_BOGUS,
+	DNSFAIL_INDETERMINATE,
+	DNSFAIL_TIMEOUT,
+	DNSFAIL_NETWORK,
+	DNSFAIL_SERVFAIL,
+	DNSFAIL_REFUSED,
+	DNSFAIL_RCODE, /* another rcode: FORMERR, NOTIMP, ... */
+	DNSFAIL_CNAME,
+	DNSFAIL_MISMATCH,
+	DNSFAIL_OTHER, /* no DNS lookup failed: a name too long, no host */
+	DNSFAIL_COUNT
+};
+
+/*
+ * Counts since start, for /metrics and `danemap stats` (stats.c). Only
+ * increments, on paths that already do more (a live lookup's end, a fetch,
+ * an accept): the path of a cached answer counts only into answer_stats,
+ * which the statistics line adds in here before it starts again.
+ */
+struct server_counters {
+	unsigned long long by_source[SOURCE_COUNT]; /* until the last */
+	unsigned long long by_kind[KIND_COUNT];     /* statistics line */
+	struct metrics_histogram lookup_seconds;     /* DNS, per live lookup */
+	unsigned long long dns_failures[DNSFAIL_COUNT];
+	/* policy fetches by result; the last: due but not started */
+	unsigned long long sts_fetches[STSFETCH_STATUS_COUNT + 1];
+	unsigned long long conns_accepted, conns_refused;
+	unsigned long long keys_flushed, flushes_all;
+	unsigned long long control_refused;
+	time_t started;
 };
 
 /* Answers given since the last statistics line. */
@@ -164,6 +204,7 @@ struct lookup {
 	char *stale_sts;
 	struct event *queue_timer; /* while queued */
 	struct stsfetch *fetch;    /* while fetching an MTA-STS policy */
+	bool flushed; /* flushed while running: its answer is not kept */
 };
 
 TAILQ_HEAD(lookup_list, lookup);
@@ -217,6 +258,13 @@ struct server {
 	struct fixed_reply unknown_map;
 	bool stopping;
 	time_t refused_logged;
+	struct server_counters totals;
+	struct evhttp *metrics_http;  /* metrics_listen, or NULL */
+	struct evconnlistener *control; /* control_socket, or NULL */
+	char control_path[108];         /* to unlink at exit */
+	LIST_HEAD(, control_conn) controls;
+	size_t control_count;
+	time_t control_refused_logged;
 };
 
 /* conn.c */
@@ -234,6 +282,10 @@ void request_handle(struct conn *c, const char *map, size_t map_len,
 
 /* lookup.c */
 void lookup_table_init(struct lookup_table *t);
+/* lookup_flushed: a running lookup of norm (NULL: every running lookup)
+ * started before a flush: its answer is given but not kept, and no stale
+ * answer is served for it. */
+void lookup_flushed(struct server *srv, const char *norm);
 void lookup_join(struct server *srv, struct request *r,
     const struct mapkey *mk, enum store_result sr,
     const struct store_hit *hit);
@@ -265,16 +317,42 @@ void request_answer_fixed(struct request *r, const struct fixed_reply *fr,
 void conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
     const struct fixed_reply *fr, enum answer_source source);
 void stats_log(struct server *srv);
+const char *answer_source_name(enum answer_source source);
 const char *key_for_log(char *buf, size_t size, const char *key, size_t len);
 
 /* listen.c */
 int open_listeners(struct server *srv, char *err, size_t err_size);
+/* listen_inet_fd: a socket bound to l (inet), not yet listening; -1 with
+ * a message in err. */
+int listen_inet_fd(const struct config_listen *l, char *err, size_t err_size);
+/* listen_unix_fd: a socket bound to path with mode, its group group (""
+ * keeps it) and, when running as root, its owner the daemon's user;
+ * not yet listening; -1 with a message in err. */
+int listen_unix_fd(const struct config *cfg, const char *path, unsigned mode,
+    const char *group, bool owned, char *err, size_t err_size);
 void close_listeners(struct server *srv);
 int drop_privileges(const struct config *cfg, char *err, size_t err_size);
 int state_dir_ready(const struct config *cfg, bool create, char *err,
     size_t err_size);
 
+/* stats.c */
+void stats_render(struct server *srv, struct metrics_text *t);
+enum dns_failure_kind dns_failure_kind_of(const struct policy_decision *d);
+
+/* scrape.c: start serving /metrics on metrics_listen (if set) */
+int scrape_start(struct server *srv, char *err, size_t err_size);
+void scrape_stop(struct server *srv);
+
+/* control.c: start the control socket (if set) */
+int control_start(struct server *srv, char *err, size_t err_size);
+void control_stop(struct server *srv);
+
 /* danemapd.c */
 void maybe_finish_stop(struct server *srv);
+/* resolver_renew: a new resolver context for cfg (running lookups end on
+ * the old one): a reload that changes it, and a flush, whose lookups must
+ * not come from libunbound's cache. 0, or -1 with a message in err. */
+int resolver_renew(struct server *srv, const struct config *cfg, char *err,
+    size_t err_size);
 
 #endif
