@@ -10,7 +10,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 libgetdns-dev libevent-dev libcdb-dev tinycdb libssl-dev libcurl4-openssl-dev
 check libsubunit-dev
 nsd unbound ldnsutils bind9-dnsutils getdns-utils dns-root-data postfix
-mandoc valgrind python3 iproute2 util-linux openssl clang libclang-rt-14-dev"
+mandoc valgrind python3 iproute2 util-linux openssl curl clang libclang-rt-14-dev"
 
 missing=
 for p in $PACKAGES; do
