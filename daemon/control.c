@@ -271,32 +271,38 @@ peer_allowed(evutil_socket_t fd, unsigned long *uid)
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
+/* Send one ERR reply (text) on a connection not taken, and close it. */
 static void
-control_refuse(struct server *srv, evutil_socket_t fd, unsigned long uid,
-    const char *why)
+control_turn_away(evutil_socket_t fd, const char *text)
 {
-	char reply[160];
-	const char *text = "ERR permission denied: only root and the "
-	                   "daemon's user may use the control socket";
-	int n = snprintf(reply, sizeof(reply), "%zu:%s,", strlen(text), text);
+	char reply[200];
+	int n = snprintf(reply, sizeof(reply), "%zu:ERR %s,", strlen(text) + 4,
+	    text);
+
+	(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	evutil_closesocket(fd);
+}
+
+static void
+control_refuse(struct server *srv, evutil_socket_t fd, unsigned long uid)
+{
 	time_t now = time(NULL);
 
 	srv->totals.control_refused++;
-	(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	evutil_closesocket(fd);
+	control_turn_away(fd, "permission denied: only root and the daemon's "
+	                      "user may use the control socket");
 	if (now - srv->control_refused_logged < 10)
 		return;
 	srv->control_refused_logged = now;
 	if (uid == (unsigned long)-1)
 		log_msg(LOG_LEVEL_WARNING,
-		    "control: connection refused: %s (logged at most every "
-		    "10 s)",
-		    why);
+		    "control: connection refused: its peer's credentials "
+		    "cannot be read (logged at most every 10 s)");
 	else
 		log_msg(LOG_LEVEL_WARNING,
-		    "control: connection from uid %lu refused: %s (logged at "
-		    "most every 10 s)",
-		    uid, why);
+		    "control: connection from uid %lu refused: neither root "
+		    "nor the daemon's user (logged at most every 10 s)",
+		    uid);
 }
 
 static void
@@ -312,13 +318,12 @@ on_control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	if (!peer_allowed(fd, &uid)) {
-		control_refuse(srv, fd, uid,
-		    "neither root nor the daemon's user");
+		control_refuse(srv, fd, uid);
 		return;
 	}
 	if (srv->control_count >= CONTROL_CONNS_MAX) {
-		control_refuse(srv, fd, (unsigned long)-1,
-		    "too many control connections");
+		control_turn_away(fd, "busy: too many control connections, try "
+		                      "again");
 		return;
 	}
 	cc = xcalloc(1, sizeof(*cc));

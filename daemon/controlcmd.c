@@ -10,8 +10,9 @@
  *   danemap stats                the counters, "name{label} value" lines
  *
  * Exit status: 0 done; 69 no daemon on the socket (or none configured);
- * 77 refused; 65 the daemon found a key it does not look up (nothing of
- * that request was flushed); 76 the reply was not one; 74 output failed.
+ * 77 refused; 75 the daemon is busy (too many control connections); 65
+ * the daemon found a key it does not look up (nothing of that request was
+ * flushed); 76 the reply was not one; 74 output failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -160,15 +161,17 @@ out:
 	return status;
 }
 
-/* A refusal is EX_NOPERM, any other ERR is about the request. */
+/* A refusal is EX_NOPERM, a busy daemon EX_TEMPFAIL, any other ERR is
+ * about the request. */
 static int
 reply_status(bool ok, const char *text)
 {
 	if (ok)
 		return EX_OK;
 	fprintf(stderr, "danemap: %s\n", text);
-	return strncmp(text, "permission denied", 17) == 0 ? EX_NOPERM
-	                                                    : EX_DATAERR;
+	if (strncmp(text, "permission denied", 17) == 0)
+		return EX_NOPERM;
+	return strncmp(text, "busy", 4) == 0 ? EX_TEMPFAIL : EX_DATAERR;
 }
 
 int
