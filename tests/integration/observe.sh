@@ -9,7 +9,8 @@
 #  - control_socket: `danemap stats` prints the same counters; `danemap
 #    flush KEY` and `flush --all` make the daemon look keys up again (a
 #    zone changed under a cached answer, from memory and from the cache
-#    file); a key that is not one flushes nothing; another user is
+#    file; a lookup running at the flush is not kept); a key that is not
+#    one flushes nothing; another user is
 #    refused (the socket's mode, and the peer check when the mode is
 #    loosened).
 . "$(dirname "$0")/common.sh"
@@ -20,7 +21,15 @@ csock="$dir/control.sock"
 if [ "${DANEMAP_NETNS:-0}" = 1 ]; then mport=9464; else mport=$((30000 + $$ % 20000)); fi
 url="http://127.0.0.1:$mport/metrics"
 log="$dir/daemon.log"
-scale_conf "$TESTBED_CONF" "$dir/bed.conf"
+# through the fault proxy, which holds mixed.test's MX answer back long
+# enough to flush the key while its lookup runs (longer under valgrind)
+slow_ms=$((1500 * TIME_SCALE))
+if ! "$TESTBED" fault "$dir" slow $((port + 1)) --rule "mixed.test/MX=slow:$slow_ms" >/dev/null; then
+	fail "fault proxy did not start"
+	finish
+	exit 1
+fi
+scale_conf "$dir/danemap-slow.conf" "$dir/bed.conf" 4000 8000
 {
 	grep -v '^log_level' "$dir/bed.conf"
 	echo "listen = unix:$sock"
@@ -164,6 +173,26 @@ if [ "$before" = "OK dane-only" ] && [ $rc = 0 ] &&
 else
 	fail "flush KEY: before '$before', exit $rc '$out', after '$after'"
 fi
+# A lookup running when its key is flushed: it answers, but its answer is
+# not kept (it may have asked the DNS before the change): the next
+# question is a live lookup again.
+SOCKCLIENT_SENT="$dir/sent" SOCKCLIENT_TIMEOUT=$((slow_ms / 1000 + 30)) \
+	ask "$sock" mixed.test >"$dir/slow.reply" &
+apid=$!
+i=0
+while [ ! -e "$dir/sent" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+scrape "$dir/m-running"
+$DANEMAP -c "$dir/observe.conf" flush mixed.test >"$dir/flush.out" 2>&1
+rc=$?
+wait $apid
+second=$(SOCKCLIENT_TIMEOUT=$((slow_ms / 1000 + 30)) ask "$sock" mixed.test)
+if [ "$(metric danemap_lookups_running "$dir/m-running")" = 1 ] && [ $rc = 0 ] &&
+	[ "$(cat "$dir/slow.reply")" = "OK dane" ] && [ "$second" = "OK dane" ] &&
+	[ "$(grep -c 'key=mixed.test reply="OK dane" source=live' "$log")" = 2 ]; then
+	pass "flush during a running lookup: answered, not kept, looked up again"
+else
+	fail "flush while running: running $(metric danemap_lookups_running "$dir/m-running"), flush exit $rc, replies '$(cat "$dir/slow.reply")' '$second', $(grep 'key=mixed.test' "$log")"
+fi
 # dane-one.test comes from the cache file: flush --all ignores its record
 sed -i '/TLSA/d' "$TESTBED_DIR/zones/dane-one.test.zone"
 "$TESTBED" resign "$dir" dane-one.test >/dev/null
@@ -173,7 +202,7 @@ rc=$?
 after=$(ask "$sock" dane-one.test)
 scrape "$dir/m3"
 if [ "$before" = "OK dane-only" ] && [ $rc = 0 ] && [ "$after" = "NOTFOUND " ] &&
-	[ "$(metric danemap_flushed_keys_total "$dir/m3")" = 1 ] &&
+	[ "$(metric danemap_flushed_keys_total "$dir/m3")" = 2 ] &&
 	[ "$(metric danemap_flushes_all_total "$dir/m3")" = 1 ] &&
 	[ "$(metric danemap_memory_cache_entries "$dir/m3")" = 1 ]; then
 	pass "danemap flush --all: memory emptied, the cache file's older record ignored"
