@@ -161,6 +161,10 @@ control_flush(struct control_conn *cc, const char *args, size_t args_len)
 		snprintf(shown + CONTROL_KEYS_SHOWN, sizeof(shown) -
 		        CONTROL_KEYS_SHOWN, " ...");
 	srv->totals.keys_flushed += count;
+	if (all) { /* the store flushed every key: so do the lookups */
+		lookup_flushed(srv, NULL);
+		srv->totals.flushes_all++;
+	}
 	dns = control_renew_resolver(srv);
 	log_msg(LOG_LEVEL_NOTICE, "control: %zu key(s) flushed (uid %lu):%s%s%s",
 	    count, cc->uid, shown,

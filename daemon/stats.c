@@ -137,8 +137,10 @@ caches(struct server *srv, struct metrics_text *t, time_t now)
 	    store_count(srv->store));
 	one(t, "danemap_cache_file_open", METRICS_GAUGE,
 	    "1 if a cache file is in use.", info.open);
-	one(t, "danemap_cache_file_generation", METRICS_COUNTER,
-	    "Cache files taken into use since start.", info.files_opened);
+	one(t, "danemap_cache_file_generation", METRICS_GAUGE,
+	    "Cache files taken into use since start: it changes with each "
+	    "new file.",
+	    info.files_opened);
 	one(t, "danemap_cache_file_records", METRICS_GAUGE,
 	    "Records in the cache file in use.", info.records);
 	one(t, "danemap_cache_file_age_seconds", METRICS_GAUGE,

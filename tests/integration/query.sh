@@ -197,6 +197,19 @@ rc=$?
 $DANEMAP -c "$TESTBED_CONF" frobnicate >/dev/null 2>&1
 rc=$?
 [ "$rc" = 64 ] && pass "unknown command: exit 64" || fail "unknown command: exit $rc"
+# --help, danemap(1) and the README name the same commands
+cmds=$($DANEMAP -h | sed -n 's/^ *\(usage:\)\{0,1\} *danemap \[-c FILE\] \([a-z]*\).*/\2/p' | sort -u)
+missing=
+for c in $cmds; do
+	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$top_srcdir/man/danemap.1" | grep -qx "\.Cm $c" || missing="$missing man:$c"
+	grep -q "^\.Ss $c\$" "$top_srcdir/man/danemap.1" || missing="$missing man-section:$c"
+	grep -q "danemap $c" "$top_srcdir/README.md" || missing="$missing README:$c"
+done
+if [ "$(printf '%s\n' $cmds | wc -l)" -ge 6 ] && [ -z "$missing" ]; then
+	pass "--help, danemap(1) and README name the same commands ($(echo $cmds))"
+else
+	fail "commands in --help ($(echo $cmds)) missing from:$missing"
+fi
 printf 'resolution = stub\nupstream = 127.0.0.1\nbogus_key = 1\n' >"$dir/bad.conf"
 err=$($DANEMAP -c "$dir/bad.conf" query dane-one.test 2>&1 >/dev/null)
 rc=$?
