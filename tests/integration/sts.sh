@@ -21,7 +21,8 @@
 # fetches nothing; a changed id fetches the new policy; a failed fetch
 # and a removed TXT record leave the cached policy in force; requests for
 # a domain whose policy host is slow share one fetch, and answers for
-# other domains do not wait for it; mta_sts_max_fetches bounds fetches.
+# other domains do not wait for it; the metrics count the fetches by
+# result as the log has them; mta_sts_max_fetches bounds fetches.
 # And `danemap warm`: policies go into the cache file (record version 2,
 # listed by `dump`) and the daemon answers them from there without a
 # fetch; an unchanged id is not fetched again; past half its max_age a
@@ -218,6 +219,7 @@ ttl=$((2 * TIME_SCALE))
 	echo "log_level = info"
 	echo "min_ttl = 0"
 	echo "max_ttl = $ttl"
+	echo "metrics_listen = inet:$((hport + 1))"
 } >"$dir/d.conf"
 dlog="$dir/danemapd.log"
 if ! daemon_start "$dir/d.conf" "$sock" "$dlog"; then
@@ -310,6 +312,24 @@ fetches sts-unsigned.test 1 "two clients, one shared fetch"
 grep -q 'key=sts-unsigned.test reply="OK secure.*source=shared' "$dlog" &&
 	pass "danemapd: the other requests are logged shared" ||
 	fail "danemapd: no shared answer for sts-unsigned.test: $(grep sts-unsigned "$dlog")"
+
+# the metrics count the fetches by result as the log tells them
+curl -s -o "$dir/metrics" "http://127.0.0.1:$((hport + 1))/metrics"
+got="" want=""
+for r in ok webpki http type too-big timeout network invalid; do
+	if [ $r = ok ]; then
+		n=$(grep -c 'mta-sts policy fetched' "$dlog")
+	else
+		n=$(grep -c "mta-sts policy fetch failed: $r (" "$dlog")
+	fi
+	want="$want $r=$n"
+	got="$got $r=$(awk -v s="danemap_mta_sts_fetches_total{result=\"$r\"}" '$1 == s { print $2 }' "$dir/metrics")"
+done
+case "$want" in
+*" ok=0"* | *" http=0"* | *" invalid=0"*) fail "metrics: the log shows no fetch of some kind:$want" ;;
+*) [ "$got" = "$want" ] && pass "metrics: MTA-STS fetches by result, as logged:$got" ||
+	fail "metrics: MTA-STS fetches:$got, the log says$want" ;;
+esac
 
 # mta_sts_max_fetches = 1: while one fetch runs, another domain's is not
 # started (no cached policy: no policy, logged)
