@@ -5,7 +5,8 @@
 #    every counter moved by exactly what was sent (answers by reply and by
 #    source, live lookups and their DNS failures, connections), the gauges
 #    say what is held (memory entries, the cache file, the journal), a key
-#    that stays TEMP past temp_alert_after is counted; only GET /metrics;
+#    that stays TEMP past temp_alert_after is counted, a client beyond
+#    max_connections is refused and counted; only GET /metrics;
 #  - control_socket: `danemap stats` prints the same counters; `danemap
 #    flush KEY` and `flush --all` make the daemon look keys up again (a
 #    zone changed under a cached answer, from memory and from the cache
@@ -216,6 +217,50 @@ if [ $rc = 65 ] && printf '%s\n' "$out" | grep -q 'is not a key danemapd looks u
 	pass "danemap flush: a key that is not one: exit 65, nothing flushed"
 else
 	fail "flush of a non-key: exit $rc: $out"
+fi
+
+# ---------------------------------------------------------------- limit
+# max_connections = 3 (a reload applies it): a fourth client is closed at
+# once, and counted
+echo "max_connections = 3" >>"$dir/observe.conf"
+kill -HUP "$dpid"
+i=0
+while [ "$(grep -c 'configuration reloaded' "$log")" = 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+scrape "$dir/m5"
+python3 - "$sock" "$dir/held" <<'EOF' &
+import os, socket, sys, time
+held = []
+for _ in range(3):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(0.5)
+extra = socket.socket(socket.AF_UNIX)
+extra.connect(sys.argv[1])
+extra.settimeout(20)
+try:
+    closed = extra.recv(1) == b""
+except OSError:
+    closed = True
+with open(sys.argv[2], "w") as f:
+    f.write("closed" if closed else "open")
+deadline = time.time() + 60
+while not os.path.exists(sys.argv[2] + ".done") and time.time() < deadline:
+    time.sleep(0.1)
+EOF
+hpid=$!
+i=0
+while [ ! -s "$dir/held" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+scrape "$dir/m6"
+touch "$dir/held.done"
+wait $hpid
+if [ "$(cat "$dir/held" 2>/dev/null)" = closed ] &&
+	[ "$(metric danemap_connections_open "$dir/m6")" = 3 ] &&
+	[ $(($(metric danemap_connections_refused_total "$dir/m6") - $(metric danemap_connections_refused_total "$dir/m5"))) = 1 ] &&
+	grep -q 'warning: too many clients: refusing connections (max_connections 3' "$log"; then
+	pass "max_connections: the client beyond it is closed, counted as refused, logged"
+else
+	fail "max_connections: fourth client $(cat "$dir/held" 2>/dev/null), $(grep -E '^danemap_connections' "$dir/m6" | tr '\n' ' ')"
 fi
 
 # ---------------------------------------------------------------- refusal
