@@ -242,8 +242,14 @@ set_failure(struct policy_decision *out, const struct policy_fact *fact,
 		set_reason(out, "dns reply does not answer the question: %s %s",
 		    what, clean);
 		break;
+	case POLICY_FAIL_NONE: /* the question could not be asked */
+		if (fact->answer == POLICY_ANSWER_TOOLONG) {
+			set_reason(out, "name too long to exist: %s %s", what,
+			    clean);
+			break;
+		}
+		/* FALLTHROUGH */
 	case POLICY_FAIL_TIMEOUT:
-	case POLICY_FAIL_NONE:
 	default:
 		set_reason(out, "dns timeout: %s %s", what, clean);
 		break;
