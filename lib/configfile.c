@@ -28,39 +28,64 @@ enum kind {
 	K_OCTAL, /* octal, in [min, max] */
 	K_PATH,  /* absolute path */
 	K_NAME,  /* printable, no spaces */
-	K_RESOLUTION,
-	K_TRANSPORT,
+	K_WORD, /* one of the key's words (struct word) */
 	K_LOG_LEVEL,
 	K_FACILITY,
 	K_UPSTREAM,
 	K_LISTEN,
 	K_BOOL, /* yes or no */
-	K_INET, /* all, ipv4 or ipv6 */
 	K_METRICS, /* inet:ADDR:PORT, or inet:PORT on 127.0.0.1 */
 	K_CONTROL, /* unix:PATH */
+};
+
+/* A word a K_WORD key takes, and the enum value it stands for. */
+struct word {
+	const char *name;
+	int value;
 };
 
 struct key {
 	const char *name;
 	enum kind kind;
 	size_t offset;
-	size_t size; /* for strings */
+	size_t size; /* for strings and words */
 	unsigned long min, max;
-	const char *unit; /* for messages */
+	const char *unit;          /* for messages */
+	const struct word *words;  /* K_WORD: ends with a NULL name */
+};
+
+static const struct word resolution_words[] = {
+	{ "stub", CONFIG_RESOLUTION_STUB },
+	{ "recursive", CONFIG_RESOLUTION_RECURSIVE },
+	{ NULL, 0 },
+};
+static const struct word transport_words[] = {
+	{ "tcp", CONFIG_TRANSPORT_TCP },
+	{ "udp", CONFIG_TRANSPORT_UDP },
+	{ NULL, 0 },
+};
+static const struct word inet_words[] = {
+	{ "all", CONFIG_INET_ALL },
+	{ "ipv4", CONFIG_INET_IPV4 },
+	{ "ipv6", CONFIG_INET_IPV6 },
+	{ NULL, 0 },
 };
 
 /* clang-format off */
 #define U(n, field, lo, hi, unit)                                              \
-	{ n, K_UINT, offsetof(struct config, field), 0, lo, hi, unit }
+	{ n, K_UINT, offsetof(struct config, field), 0, lo, hi, unit, NULL }
 #define S(n, kind, field)                                                      \
 	{ n, kind, offsetof(struct config, field),                             \
-	    sizeof(((struct config *)0)->field), 0, 0, NULL }
+	    sizeof(((struct config *)0)->field), 0, 0, NULL, NULL }
+#define W(n, field, words)                                                     \
+	{ n, K_WORD, offsetof(struct config, field),                           \
+	    sizeof(((struct config *)0)->field), 0, 0, NULL, words }
 /* clang-format on */
 
 static const struct key keys[] = {
-	S("resolution", K_RESOLUTION, resolution),
+	W("resolution", resolution, resolution_words),
 	S("upstream", K_UPSTREAM, upstream),
-	S("transport", K_TRANSPORT, transport),
+	W("transport", transport, transport_words),
 	S("trust_anchor_file", K_PATH, trust_anchor_file),
 	S("root_hints", K_PATH, root_hints),
 	U("query_timeout", query_timeout_ms, 100, 60000, "milliseconds"),
@@ -73,7 +98,7 @@ static const struct key keys[] = {
 	S("user", K_NAME, user),
 	S("socket_group", K_NAME, socket_group),
 	{ "socket_mode", K_OCTAL, offsetof(struct config, socket_mode), 0, 0,
-	    0777, "octal mode" },
+	    0777, "octal mode", NULL },
 	U("max_connections", max_connections, 1, 1000000, "connections"),
 	U("max_lookups", max_lookups, 1, 100000, "lookups"),
 	U("idle_timeout", idle_timeout_ms, 1000, 3600000, "milliseconds"),
@@ -94,7 +119,7 @@ static const struct key keys[] = {
 	U("probe_expiry_warn", probe_expiry_warn, 0, 3650, "days"),
 	U("probe_connections", probe_connections, 1, 1000, "connections"),
 	U("probe_timeout", probe_timeout_ms, 1000, 300000, "milliseconds"),
-	S("probe_inet_protocols", K_INET, probe_inet_protocols),
+	W("probe_inet_protocols", probe_inet_protocols, inet_words),
 	U("temp_alert_after", temp_alert_after, 0, 2592000, "seconds"),
 	S("overrides_file", K_PATH, overrides_file),
 	S("metrics_listen", K_METRICS, metrics_listen),
@@ -343,6 +368,29 @@ parse_listen(struct parse *p, const char *value)
 	return 0;
 }
 
+/* A K_WORD key: the value of its word, or a message listing the words. */
+static int
+set_word(struct parse *p, const struct key *k, const char *value, char *field)
+{
+	char want[128];
+	size_t n = 0, used = 0;
+
+	for (const struct word *w = k->words; w->name != NULL; w++, n++)
+		if (strcmp(value, w->name) == 0) {
+			if (k->size != sizeof(int))
+				return fail(p, "internal error: %s", k->name);
+			*(int *)(void *)field = w->value;
+			return 0;
+		}
+	want[0] = '\0';
+	for (size_t i = 0; i < n && used < sizeof(want); i++)
+		used += (size_t)snprintf(want + used, sizeof(want) - used,
+		    "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ",
+		    k->words[i].name);
+	return fail(p, "bad value for %s: \"%s\" (expected %s)", k->name,
+	    value, want);
+}
+
 static int
 set_value(struct parse *p, const struct key *k, char *value)
 {
@@ -384,28 +432,8 @@ set_value(struct parse *p, const struct key *k, char *value)
 			    k->name, value, k->size);
 		snprintf(field, k->size, "%s", value);
 		return 0;
-	case K_RESOLUTION:
-		if (strcmp(value, "stub") == 0)
-			p->cfg->resolution = CONFIG_RESOLUTION_STUB;
-		else if (strcmp(value, "recursive") == 0)
-			p->cfg->resolution = CONFIG_RESOLUTION_RECURSIVE;
-		else
-			return fail(p,
-			    "bad value for resolution: \"%s\" (expected stub "
-			    "or recursive)",
-			    value);
-		return 0;
-	case K_TRANSPORT:
-		if (strcmp(value, "tcp") == 0)
-			p->cfg->transport = CONFIG_TRANSPORT_TCP;
-		else if (strcmp(value, "udp") == 0)
-			p->cfg->transport = CONFIG_TRANSPORT_UDP;
-		else
-			return fail(p,
-			    "bad value for transport: \"%s\" (expected tcp "
-			    "or udp)",
-			    value);
-		return 0;
+	case K_WORD:
+		return set_word(p, k, value, field);
 	case K_LOG_LEVEL:
 		if ((n = log_level_parse(value)) < 0)
 			return fail(p,
@@ -436,19 +464,6 @@ set_value(struct parse *p, const struct key *k, char *value)
 	case K_CONTROL:
 		return parse_address(p, k->name, value,
 		    1u << CONFIG_LISTEN_UNIX, false, &p->cfg->control_socket);
-	case K_INET:
-		if (strcmp(value, "all") == 0)
-			p->cfg->probe_inet_protocols = CONFIG_INET_ALL;
-		else if (strcmp(value, "ipv4") == 0)
-			p->cfg->probe_inet_protocols = CONFIG_INET_IPV4;
-		else if (strcmp(value, "ipv6") == 0)
-			p->cfg->probe_inet_protocols = CONFIG_INET_IPV6;
-		else
-			return fail(p,
-			    "bad value for %s: \"%s\" (expected all, ipv4 or "
-			    "ipv6)",
-			    k->name, value);
-		return 0;
 	case K_BOOL:
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return fail(p,

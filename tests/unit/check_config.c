@@ -219,6 +219,18 @@ START_TEST(probe_keys)
 	ck_assert_int_eq(parse("probe_inet_protocols = ip4\n"), -1);
 	ck_assert_str_eq(err, "test.conf:1: bad value for probe_inet_protocols: "
 	                      "\"ip4\" (expected all, ipv4 or ipv6)");
+	/* every word-valued key says its words the same way */
+	ck_assert_int_eq(parse("resolution = forward\n"), -1);
+	ck_assert_str_eq(err, "test.conf:1: bad value for resolution: "
+	                      "\"forward\" (expected stub or recursive)");
+	ck_assert_int_eq(parse("upstream = 127.0.0.1\ntransport = dot\n"), -1);
+	ck_assert_str_eq(err, "test.conf:2: bad value for transport: \"dot\" "
+	                      "(expected tcp or udp)");
+	ck_assert_int_eq(parse("resolution = stub\nupstream = 127.0.0.1\n"
+	                       "transport = udp\n"),
+	    0);
+	ck_assert_int_eq(cfg.resolution, CONFIG_RESOLUTION_STUB);
+	ck_assert_int_eq(cfg.transport, CONFIG_TRANSPORT_UDP);
 }
 END_TEST
 
