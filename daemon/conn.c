@@ -313,8 +313,8 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	srv->conn_count++;
 	srv->totals.conns_accepted++;
 	elapsed_start(&c->active);
-	c->rev = xevent_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read,
-	    c);
+	c->rev =
+	    xevent_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
 	c->wev = xevent_new(srv->base, fd, EV_WRITE, conn_on_write, c);
 	if ((c->out = evbuffer_new()) == NULL)
 		xfail("evbuffer_new");

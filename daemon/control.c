@@ -141,8 +141,7 @@ control_flush(struct control_conn *cc, const char *args, size_t args_len)
 		n = snprintf(msg, sizeof(msg),
 		    "%s is not a key danemapd looks up (%s): nothing flushed",
 		    key_for_log(key_log, sizeof(key_log), key, key_len),
-		    why != NULL ? why
-		                : "a parent-domain key or an IP literal");
+		    why != NULL ? why : "a parent-domain key or an IP literal");
 		control_reply(cc, false, msg, (size_t)n);
 		return;
 	}
@@ -158,16 +157,17 @@ control_flush(struct control_conn *cc, const char *args, size_t args_len)
 			    sizeof(shown) - used, " %s", mk.norm);
 	}
 	if (used >= CONTROL_KEYS_SHOWN)
-		snprintf(shown + CONTROL_KEYS_SHOWN, sizeof(shown) -
-		        CONTROL_KEYS_SHOWN, " ...");
+		snprintf(shown + CONTROL_KEYS_SHOWN,
+		    sizeof(shown) - CONTROL_KEYS_SHOWN, " ...");
 	srv->totals.keys_flushed += count;
 	if (all) { /* the store flushed every key: so do the lookups */
 		lookup_flushed(srv, NULL);
 		srv->totals.flushes_all++;
 	}
 	dns = control_renew_resolver(srv);
-	log_msg(LOG_LEVEL_NOTICE, "control: %zu key(s) flushed (uid %lu):%s%s%s",
-	    count, cc->uid, shown,
+	log_msg(LOG_LEVEL_NOTICE,
+	    "control: %zu key(s) flushed (uid %lu):%s%s%s", count, cc->uid,
+	    shown,
 	    all ? "; more keys than are remembered one by one: every key "
 	          "flushed"
 	        : "",
@@ -293,8 +293,9 @@ control_refuse(struct server *srv, evutil_socket_t fd, unsigned long uid)
 	time_t now = time(NULL);
 
 	srv->totals.control_refused++;
-	control_turn_away(fd, "permission denied: only root and the daemon's "
-	                      "user may use the control socket");
+	control_turn_away(fd,
+	    "permission denied: only root and the daemon's "
+	    "user may use the control socket");
 	if (now - srv->control_refused_logged < 10)
 		return;
 	srv->control_refused_logged = now;
@@ -326,8 +327,9 @@ on_control_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (srv->control_count >= CONTROL_CONNS_MAX) {
-		control_turn_away(fd, "busy: too many control connections, try "
-		                      "again");
+		control_turn_away(fd,
+		    "busy: too many control connections, try "
+		    "again");
 		return;
 	}
 	cc = xcalloc(1, sizeof(*cc));

@@ -113,13 +113,15 @@ control_ask(int fd, const char *payload, size_t len, bool *ok, char **text)
 		if (st == NETSTRING_DONE)
 			break;
 		if (st != NETSTRING_NEED_MORE) {
-			fprintf(stderr, "danemap: bad reply from danemapd: %s\n",
+			fprintf(stderr,
+			    "danemap: bad reply from danemapd: %s\n",
 			    netstring_status_text(st));
 			goto out;
 		}
 		if (poll(&pfd, 1, REPLY_WAIT_MS) == 0) {
-			fprintf(stderr, "danemap: danemapd did not answer "
-			                "within %d s\n",
+			fprintf(stderr,
+			    "danemap: danemapd did not answer "
+			    "within %d s\n",
 			    REPLY_WAIT_MS / 1000);
 			status = EX_UNAVAILABLE;
 			goto out;
@@ -128,7 +130,8 @@ control_ask(int fd, const char *payload, size_t len, bool *ok, char **text)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 && send_errno != 0) {
-			fprintf(stderr, "danemap: cannot send to danemapd: %s\n",
+			fprintf(stderr,
+			    "danemap: cannot send to danemapd: %s\n",
 			    strerror(send_errno));
 			status = EX_UNAVAILABLE;
 			goto out;
@@ -143,8 +146,9 @@ control_ask(int fd, const char *payload, size_t len, bool *ok, char **text)
 		have += (size_t)n;
 	}
 	if (!control_reply_parse(p, plen, ok, &t, &tlen)) {
-		fprintf(stderr, "danemap: danemapd sent something that is not a "
-		                "reply\n");
+		fprintf(stderr,
+		    "danemap: danemapd sent something that is not a "
+		    "reply\n");
 		goto out;
 	}
 	if ((*text = malloc(tlen + 1)) == NULL) {
@@ -225,8 +229,9 @@ flush_add(const char *key, size_t len, void *arg)
 	if (len == 0 || k->bad)
 		return;
 	if (len > MAPKEY_NORM_MAX + 1) {
-		fprintf(stderr, "danemap: \"%.200s...\" is too long to be a "
-		                "key\n",
+		fprintf(stderr,
+		    "danemap: \"%.200s...\" is too long to be a "
+		    "key\n",
 		    key);
 		k->bad = true;
 		return;

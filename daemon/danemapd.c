@@ -151,8 +151,8 @@ int
 resolver_renew(struct server *srv, const struct config *cfg, char *err,
     size_t err_size)
 {
-	struct resolve_ctx *ctx = resolve_ctx_new(cfg, srv->base, err,
-	    err_size);
+	struct resolve_ctx *ctx =
+	    resolve_ctx_new(cfg, srv->base, err, err_size);
 
 	if (ctx == NULL)
 		return -1;

@@ -284,7 +284,8 @@ lookup_fetched(const struct stsfetch_result *res, void *arg)
 		    (unsigned)res->policy.max_age, res->policy.mx_count,
 		    res->ms);
 		stsrecord_fetched(&fresh, sts, &res->policy, now);
-		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, true, now);
+		lookup_sts_answer(lk, STS_PLAN_CACHED, &fresh, false, true,
+		    now);
 	} else {
 		snprintf(why, sizeof(why), "%s (%s)",
 		    stsfetch_status_name(res->status),
@@ -351,7 +352,7 @@ lookup_done(struct resolve_job *job, void *arg)
 	if (d->reply == POLICY_REPLY_TEMP)
 		srv->totals.dns_failures[dns_failure_kind_of(d)]++;
 	if (d->reply == POLICY_REPLY_NOTFOUND && resolve_job_sts(job)->asked &&
-	    srv->cfg.mta_sts) /* (a reload may have turned it off) */
+	    srv->cfg.mta_sts)        /* (a reload may have turned it off) */
 		lookup_sts(lk, now); /* answers now, or after a fetch */
 	else if (d->reply != POLICY_REPLY_TEMP) {
 		struct record rec = { d->reply,
@@ -434,7 +435,8 @@ lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
 			lk->stale = *hit;
 			/* the store's text lasts only until its next call */
 			if (hit->sts != NULL)
-				lk->stale_sts = xstrndup(hit->sts, hit->sts_len);
+				lk->stale_sts =
+				    xstrndup(hit->sts, hit->sts_len);
 			lk->stale.sts = NULL;
 			lk->stale.sts_len = 0;
 			lk->stale.frame = NULL; /* the store's, too */
@@ -484,9 +486,9 @@ lookup_flushed(struct server *srv, const char *norm)
 		return;
 	}
 	TAILQ_FOREACH(lk, &srv->running, link)
-		lookup_mark_flushed(lk);
+	lookup_mark_flushed(lk);
 	TAILQ_FOREACH(lk, &srv->fetching, link)
-		lookup_mark_flushed(lk);
+	lookup_mark_flushed(lk);
 }
 
 /* At exit: every lookup goes, its requests unanswered (their connections

@@ -200,8 +200,8 @@ request_answer_frame(struct request *r, const char *frame, size_t len,
     enum answer_kind kind, enum answer_source source, const char *reason)
 {
 	request_keep(r, frame, len);
-	answer_note(r->conn->srv, source, kind, r->key, r->key_len,
-	    &r->started, r->reply, r->reply_len, reason);
+	answer_note(r->conn->srv, source, kind, r->key, r->key_len, &r->started,
+	    r->reply, r->reply_len, reason);
 	conn_flush(r->conn);
 }
 
@@ -210,8 +210,7 @@ void
 request_answer_fixed(struct request *r, const struct fixed_reply *fr,
     enum answer_source source)
 {
-	request_answer_frame(r, fr->frame, fr->frame_len, fr->kind, source,
-	    "");
+	request_answer_frame(r, fr->frame, fr->frame_len, fr->kind, source, "");
 }
 
 /*

@@ -2,9 +2,10 @@
  * scrape.c: GET /metrics on metrics_listen (see server.h), with libevent's
  * HTTP server on the daemon's own loop: the text stats.c makes, in the
  * Prometheus text format. Only GET and HEAD of /metrics: another path is
- * 404, another method 501 (evhttp's answer). Requests are small and slow clients time out, but evhttp
- * (libevent 2.1) has no connection limit: metrics_listen is on loopback
- * unless an address is written, and should stay behind a firewall then.
+ * 404, another method 501 (evhttp's answer). Requests are small and slow
+ * clients time out, but evhttp (libevent 2.1) has no connection limit:
+ * metrics_listen is on loopback unless an address is written, and should stay
+ * behind a firewall then.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -31,8 +32,7 @@ on_metrics(struct evhttp_request *req, void *arg)
 
 	metrics_text_init(&t);
 	stats_render(srv, &t);
-	if (metrics_text_failed(&t) ||
-	    evbuffer_add(body, t.buf, t.len) != 0) {
+	if (metrics_text_failed(&t) || evbuffer_add(body, t.buf, t.len) != 0) {
 		metrics_text_free(&t);
 		evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
 		return;
@@ -65,8 +65,9 @@ scrape_start(struct server *srv, char *err, size_t err_size)
 	if (listen(fd, 64) != 0 ||
 	    (srv->metrics_http = evhttp_new(srv->base)) == NULL ||
 	    evhttp_accept_socket_with_handle(srv->metrics_http, fd) == NULL) {
-		snprintf(err, err_size, "metrics_listen inet:%s:%u: cannot "
-		                        "listen",
+		snprintf(err, err_size,
+		    "metrics_listen inet:%s:%u: cannot "
+		    "listen",
 		    l->address, l->port);
 		close(fd);
 		return -1;

@@ -124,7 +124,7 @@ enum dns_failure_kind {
 struct server_counters {
 	unsigned long long by_source[SOURCE_COUNT]; /* until the last */
 	unsigned long long by_kind[KIND_COUNT];     /* statistics line */
-	struct metrics_histogram lookup_seconds;     /* DNS, per live lookup */
+	struct metrics_histogram lookup_seconds;    /* DNS, per live lookup */
 	unsigned long long dns_failures[DNSFAIL_COUNT];
 	/* policy fetches by result; the last: due but not started */
 	unsigned long long sts_fetches[STSFETCH_STATUS_COUNT + 1];
@@ -259,7 +259,7 @@ struct server {
 	bool stopping;
 	time_t refused_logged;
 	struct server_counters totals;
-	struct evhttp *metrics_http;  /* metrics_listen, or NULL */
+	struct evhttp *metrics_http;    /* metrics_listen, or NULL */
 	struct evconnlistener *control; /* control_socket, or NULL */
 	char control_path[108];         /* to unlink at exit */
 	LIST_HEAD(, control_conn) controls;
@@ -286,9 +286,8 @@ void lookup_table_init(struct lookup_table *t);
  * started before a flush: its answer is given but not kept, and no stale
  * answer is served for it. */
 void lookup_flushed(struct server *srv, const char *norm);
-void lookup_join(struct server *srv, struct request *r,
-    const struct mapkey *mk, enum store_result sr,
-    const struct store_hit *hit);
+void lookup_join(struct server *srv, struct request *r, const struct mapkey *mk,
+    enum store_result sr, const struct store_hit *hit);
 void lookups_free(struct server *srv);
 void retired_add(struct server *srv, struct resolve_ctx *ctx);
 void retired_reap(struct server *srv);

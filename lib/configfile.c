@@ -28,12 +28,12 @@ enum kind {
 	K_OCTAL, /* octal, in [min, max] */
 	K_PATH,  /* absolute path */
 	K_NAME,  /* printable, no spaces */
-	K_WORD, /* one of the key's words (struct word) */
+	K_WORD,  /* one of the key's words (struct word) */
 	K_LOG_LEVEL,
 	K_FACILITY,
 	K_UPSTREAM,
 	K_LISTEN,
-	K_BOOL, /* yes or no */
+	K_BOOL,    /* yes or no */
 	K_METRICS, /* inet:ADDR:PORT, or inet:PORT on 127.0.0.1 */
 	K_CONTROL, /* unix:PATH */
 };
@@ -50,8 +50,8 @@ struct key {
 	size_t offset;
 	size_t size; /* for strings and words */
 	unsigned long min, max;
-	const char *unit;          /* for messages */
-	const struct word *words;  /* K_WORD: ends with a NULL name */
+	const char *unit;         /* for messages */
+	const struct word *words; /* K_WORD: ends with a NULL name */
 };
 
 static const struct word resolution_words[] = {
@@ -384,11 +384,14 @@ set_word(struct parse *p, const struct key *k, const char *value, char *field)
 		}
 	want[0] = '\0';
 	for (size_t i = 0; i < n && used < sizeof(want); i++)
-		used += (size_t)snprintf(want + used, sizeof(want) - used,
-		    "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " or ",
-		    k->words[i].name);
-	return fail(p, "bad value for %s: \"%s\" (expected %s)", k->name,
-	    value, want);
+		used +=
+		    (size_t)snprintf(want + used, sizeof(want) - used, "%s%s",
+		        i == 0          ? ""
+		            : i + 1 < n ? ", "
+		                        : " or ",
+		        k->words[i].name);
+	return fail(p, "bad value for %s: \"%s\" (expected %s)", k->name, value,
+	    want);
 }
 
 static int

@@ -97,7 +97,8 @@ struct config {
 	unsigned warm_concurrency;        /* warm_concurrency */
 	/* MTA-STS (issue #11) */
 	bool mta_sts;                          /* mta_sts */
-	char mta_sts_ca_file[CONFIG_PATH_MAX]; /* mta_sts_ca_file ("" = system) */
+	char mta_sts_ca_file[CONFIG_PATH_MAX]; /* mta_sts_ca_file ("" = system)
+	                                        */
 	unsigned mta_sts_timeout_ms;           /* mta_sts_timeout */
 	unsigned mta_sts_max_fetches;          /* mta_sts_max_fetches */
 	unsigned mta_sts_port;                 /* mta_sts_port (tests) */
@@ -109,7 +110,7 @@ struct config {
 	unsigned probe_timeout_ms;        /* one address's whole dialogue */
 	enum config_inet probe_inet_protocols; /* probe_inet_protocols */
 	/* danemapd: warn when a key stays TEMP this long (0: never) */
-	unsigned temp_alert_after; /* seconds */
+	unsigned temp_alert_after;            /* seconds */
 	char overrides_file[CONFIG_PATH_MAX]; /* "" = none */
 	/* danemapd: Prometheus metrics over HTTP (port 0: off) and the
 	 * control socket (path "": none) */

@@ -38,7 +38,8 @@ control_parse(const char *payload, size_t len, const char **args,
 	for (size_t i = 6; i < len; i++) {
 		unsigned char c = (unsigned char)payload[i];
 
-		if (c == ' ' && (i == 6 || i == len - 1 || payload[i - 1] == ' '))
+		if (c == ' ' &&
+		    (i == 6 || i == len - 1 || payload[i - 1] == ' '))
 			goto spaces;
 		if (c != ' ' && (c <= 0x20 || c >= 0x7f)) {
 			*why = "a key holds a byte that is not printable ASCII";
@@ -64,7 +65,8 @@ control_next_key(const char *args, size_t args_len, size_t *pos,
 		return false;
 	space = memchr(args + at, ' ', args_len - at);
 	*key = args + at;
-	*key_len = space != NULL ? (size_t)(space - (args + at)) : args_len - at;
+	*key_len =
+	    space != NULL ? (size_t)(space - (args + at)) : args_len - at;
 	*pos = at + *key_len + 1;
 	return true;
 }

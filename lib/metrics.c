@@ -134,8 +134,8 @@ append_real(struct metrics_text *t, double v)
 }
 
 void
-metrics_family(struct metrics_text *t, const char *name,
-    enum metrics_type type, const char *help)
+metrics_family(struct metrics_text *t, const char *name, enum metrics_type type,
+    const char *help)
 {
 	static const char *const types[] = {
 		[METRICS_COUNTER] = "counter",
@@ -156,8 +156,8 @@ metrics_sample(struct metrics_text *t, const char *name, const char *label,
 }
 
 void
-metrics_sample_real(struct metrics_text *t, const char *name,
-    const char *label, const char *label_value, double value)
+metrics_sample_real(struct metrics_text *t, const char *name, const char *label,
+    const char *label_value, double value)
 {
 	append_name(t, name, label, label_value);
 	append(t, " ", 1);

@@ -51,8 +51,8 @@ void metrics_family(struct metrics_text *t, const char *name,
  * (shortest form that reads back the same; +Inf, -Inf, NaN as the format
  * spells them).
  */
-void metrics_sample(struct metrics_text *t, const char *name,
-    const char *label, const char *label_value, uint64_t value);
+void metrics_sample(struct metrics_text *t, const char *name, const char *label,
+    const char *label_value, uint64_t value);
 void metrics_sample_real(struct metrics_text *t, const char *name,
     const char *label, const char *label_value, double value);
 

@@ -32,14 +32,14 @@
 #define STORE_KEY_MAX CDBREAD_KEY_MAX
 
 struct store_entry {
-	struct store_entry *chain;         /* next in the hash bucket */
+	struct store_entry *chain;    /* next in the hash bucket */
 	TAILQ_ENTRY(store_entry) lru; /* most recent first */
 	uint32_t hash;
 	time_t expires;
 	time_t stored;        /* when the lookup behind it was made */
 	uint32_t checked_gen; /* CDB generation it beats; 0: not compared */
-	char *sts;        /* the MTA-STS policy's text, or NULL */
-	char *frame;      /* the caller's reply for it, or NULL */
+	char *sts;            /* the MTA-STS policy's text, or NULL */
+	char *frame;          /* the caller's reply for it, or NULL */
 	uint32_t frame_len;
 	uint16_t sts_len;
 	uint8_t reply;
@@ -67,12 +67,12 @@ struct store {
 	uint32_t seed;
 	/* the CDB behind the memory */
 	char *cdb_path;
-	struct cdbread cdb; /* fd -1 when none is open */
-	uint32_t cdb_gen;   /* changes with every file opened or closed */
+	struct cdbread cdb;       /* fd -1 when none is open */
+	uint32_t cdb_gen;         /* changes with every file opened or closed */
 	unsigned long cdb_opened; /* files taken into use */
 	time_t cdb_checked;
-	bool cdb_warned;             /* bad records in this file reported */
-	bool warning_pending;        /* warning not yet taken */
+	bool cdb_warned;      /* bad records in this file reported */
+	bool warning_pending; /* warning not yet taken */
 	char warning[1200];
 	struct cdbread_id failed_id; /* last unusable file, reported once */
 	bool failed_valid;
@@ -203,12 +203,12 @@ cdb_warn_once(struct store *store, const char *what)
 	store->warning_pending = true;
 }
 
-static bool cdb_record_flushed(struct store *store, const char *key,
-    size_t len, uint32_t hash, time_t stored);
+static bool cdb_record_flushed(struct store *store, const char *key, size_t len,
+    uint32_t hash, time_t stored);
 
 static enum store_result
-cdb_get_record(struct store *store, const char *key, size_t len,
-    uint32_t hash, time_t now, struct store_hit *hit)
+cdb_get_record(struct store *store, const char *key, size_t len, uint32_t hash,
+    time_t now, struct store_hit *hit)
 {
 	struct record rec;
 
@@ -351,7 +351,6 @@ memory_put(struct store *store, const char *key, size_t len, uint32_t hash,
 	return 0;
 }
 
-
 int
 store_put(struct store *store, const char *key, size_t len,
     const struct record *rec)
@@ -399,7 +398,8 @@ store_drop_frames(struct store *store)
 {
 	struct store_entry *e;
 
-	TAILQ_FOREACH(e, &store->lru, lru) {
+	TAILQ_FOREACH(e, &store->lru, lru)
+	{
 		free(e->frame);
 		e->frame = NULL;
 		e->frame_len = 0;
@@ -481,8 +481,8 @@ store_flush(struct store *store, const char *key, size_t len, time_t now)
 	if ((e = find(store, key, len, hash, &elink)) != NULL)
 		remove_entry(store, e);
 	if (store->flushed == NULL &&
-	    (store->flushed = calloc(FLUSHED_BUCKETS,
-	         sizeof(*store->flushed))) == NULL)
+	    (store->flushed =
+	            calloc(FLUSHED_BUCKETS, sizeof(*store->flushed))) == NULL)
 		goto all;
 	if ((f = *(link = flushed_link(store, key, len, hash))) != NULL) {
 		f->at = now;
@@ -610,8 +610,9 @@ cdb_take(struct store *store, int rc, struct cdbread *f, const char *why,
 	store->cdb_opened++;
 	store->cdb_warned = false;
 	store->failed_valid = false;
-	snprintf(msg, msg_size, "cache file %s: %zu records (checked in %.0f ms)",
-	    store->cdb_path, f->records, f->check_ms);
+	snprintf(msg, msg_size,
+	    "cache file %s: %zu records (checked in %.0f ms)", store->cdb_path,
+	    f->records, f->check_ms);
 	return STORE_CDB_OPENED;
 }
 
@@ -649,8 +650,7 @@ store_cdb_background(struct store *store)
 }
 
 int
-store_cdb_use(struct store *store, const char *path, char *msg,
-    size_t msg_size)
+store_cdb_use(struct store *store, const char *path, char *msg, size_t msg_size)
 {
 	char *copy;
 	int rc;

@@ -122,8 +122,7 @@ void store_drop_frames(struct store *store);
  * instead (more than STORE_FLUSH_MAX keys flushed, or no memory to
  * remember one more): never less than asked.
  */
-bool store_flush(struct store *store, const char *key, size_t len,
-    time_t now);
+bool store_flush(struct store *store, const char *key, size_t len, time_t now);
 
 /* store_flush_all: the same for every key: the memory cache is emptied,
  * and every CDB record from a lookup made at or before now is ignored. */
@@ -137,8 +136,8 @@ size_t store_flushed_count(const struct store *store);
 struct store_cdb_info {
 	bool open;
 	size_t records;
-	time_t mtime; /* its modification time */
-	time_t age;   /* now - mtime, 0 if in the future */
+	time_t mtime;               /* its modification time */
+	time_t age;                 /* now - mtime, 0 if in the future */
 	unsigned long files_opened; /* files taken into use so far */
 };
 

@@ -24,24 +24,24 @@
 #include "sts.h"
 
 enum stsfetch_status {
-	STSFETCH_OK,       /* a valid policy: result->policy */
-	STSFETCH_WEBPKI,   /* the certificate did not verify */
-	STSFETCH_HTTP,     /* a status other than 200 (redirects too) */
-	STSFETCH_TYPE,     /* not text/plain */
-	STSFETCH_TOO_BIG,  /* more than 64 KiB */
-	STSFETCH_TIMEOUT,  /* not done within the timeout */
-	STSFETCH_NETWORK,  /* no connection, or it broke */
-	STSFETCH_INVALID,  /* fetched, but not a valid policy */
+	STSFETCH_OK,      /* a valid policy: result->policy */
+	STSFETCH_WEBPKI,  /* the certificate did not verify */
+	STSFETCH_HTTP,    /* a status other than 200 (redirects too) */
+	STSFETCH_TYPE,    /* not text/plain */
+	STSFETCH_TOO_BIG, /* more than 64 KiB */
+	STSFETCH_TIMEOUT, /* not done within the timeout */
+	STSFETCH_NETWORK, /* no connection, or it broke */
+	STSFETCH_INVALID, /* fetched, but not a valid policy */
 };
 #define STSFETCH_STATUS_COUNT (STSFETCH_INVALID + 1)
 
 struct stsfetch_result {
 	enum stsfetch_status status;
-	long http_code;    /* 0 if none was received */
+	long http_code; /* 0 if none was received */
 	char url[320];
-	char detail[256];  /* what went wrong, in words ("" when OK) */
+	char detail[256]; /* what went wrong, in words ("" when OK) */
 	double ms;
-	size_t size;       /* body bytes received */
+	size_t size;              /* body bytes received */
 	struct sts_policy policy; /* when STSFETCH_OK */
 };
 

@@ -217,15 +217,18 @@ START_TEST(probe_keys)
 	ck_assert_int_eq(parse("probe_inet_protocols = ipv6\n"), 0);
 	ck_assert_int_eq(cfg.probe_inet_protocols, CONFIG_INET_IPV6);
 	ck_assert_int_eq(parse("probe_inet_protocols = ip4\n"), -1);
-	ck_assert_str_eq(err, "test.conf:1: bad value for probe_inet_protocols: "
-	                      "\"ip4\" (expected all, ipv4 or ipv6)");
+	ck_assert_str_eq(err,
+	    "test.conf:1: bad value for probe_inet_protocols: "
+	    "\"ip4\" (expected all, ipv4 or ipv6)");
 	/* every word-valued key says its words the same way */
 	ck_assert_int_eq(parse("resolution = forward\n"), -1);
-	ck_assert_str_eq(err, "test.conf:1: bad value for resolution: "
-	                      "\"forward\" (expected stub or recursive)");
+	ck_assert_str_eq(err,
+	    "test.conf:1: bad value for resolution: "
+	    "\"forward\" (expected stub or recursive)");
 	ck_assert_int_eq(parse("upstream = 127.0.0.1\ntransport = dot\n"), -1);
-	ck_assert_str_eq(err, "test.conf:2: bad value for transport: \"dot\" "
-	                      "(expected tcp or udp)");
+	ck_assert_str_eq(err,
+	    "test.conf:2: bad value for transport: \"dot\" "
+	    "(expected tcp or udp)");
 	ck_assert_int_eq(parse("resolution = stub\nupstream = 127.0.0.1\n"
 	                       "transport = udp\n"),
 	    0);
@@ -517,9 +520,9 @@ START_TEST(metrics_and_control_addresses)
 	ck_assert_int_eq(parse(""), 0);
 	ck_assert_uint_eq(cfg.metrics_listen.port, 0);
 	ck_assert_str_eq(cfg.control_socket.path, "");
-	ck_assert_msg(parse("metrics_listen = inet:9464\n"
-	                    "control_socket = unix:/run/danemap/control\n") ==
-	        0,
+	ck_assert_msg(parse(
+	                  "metrics_listen = inet:9464\n"
+	                  "control_socket = unix:/run/danemap/control\n") == 0,
 	    "%s", err);
 	ck_assert_int_eq(cfg.metrics_listen.kind, CONFIG_LISTEN_INET);
 	ck_assert_str_eq(cfg.metrics_listen.address, "127.0.0.1");

@@ -24,8 +24,8 @@ START_TEST(commands)
 	ck_assert_ptr_null(args);
 	ck_assert_int_eq(parse("flush-all", &args, &args_len, &why),
 	    CONTROL_FLUSH_ALL);
-	ck_assert_int_eq(
-	    parse("flush a.example [mx.b.example]:587", &args, &args_len, &why),
+	ck_assert_int_eq(parse("flush a.example [mx.b.example]:587", &args,
+	                     &args_len, &why),
 	    CONTROL_FLUSH);
 	ck_assert(control_next_key(args, args_len, &pos, &key, &key_len));
 	ck_assert_int_eq(key_len, 9);

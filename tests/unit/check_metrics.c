@@ -71,24 +71,23 @@ END_TEST
 START_TEST(histogram_buckets_are_cumulative)
 {
 	struct metrics_histogram h = { { 0 }, 0, 0 };
-	const char *want =
-	    "# HELP lookup_seconds How long.\n"
-	    "# TYPE lookup_seconds histogram\n"
-	    "lookup_seconds_bucket{le=\"0.005\"} 2\n"
-	    "lookup_seconds_bucket{le=\"0.01\"} 2\n"
-	    "lookup_seconds_bucket{le=\"0.025\"} 2\n"
-	    "lookup_seconds_bucket{le=\"0.05\"} 2\n"
-	    "lookup_seconds_bucket{le=\"0.1\"} 2\n"
-	    "lookup_seconds_bucket{le=\"0.25\"} 3\n"
-	    "lookup_seconds_bucket{le=\"0.5\"} 4\n"
-	    "lookup_seconds_bucket{le=\"1\"} 4\n"
-	    "lookup_seconds_bucket{le=\"2.5\"} 4\n"
-	    "lookup_seconds_bucket{le=\"5\"} 4\n"
-	    "lookup_seconds_bucket{le=\"10\"} 4\n"
-	    "lookup_seconds_bucket{le=\"30\"} 4\n"
-	    "lookup_seconds_bucket{le=\"+Inf\"} 5\n"
-	    "lookup_seconds_sum 100.75390625\n"
-	    "lookup_seconds_count 5\n";
+	const char *want = "# HELP lookup_seconds How long.\n"
+	                   "# TYPE lookup_seconds histogram\n"
+	                   "lookup_seconds_bucket{le=\"0.005\"} 2\n"
+	                   "lookup_seconds_bucket{le=\"0.01\"} 2\n"
+	                   "lookup_seconds_bucket{le=\"0.025\"} 2\n"
+	                   "lookup_seconds_bucket{le=\"0.05\"} 2\n"
+	                   "lookup_seconds_bucket{le=\"0.1\"} 2\n"
+	                   "lookup_seconds_bucket{le=\"0.25\"} 3\n"
+	                   "lookup_seconds_bucket{le=\"0.5\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"1\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"2.5\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"5\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"10\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"30\"} 4\n"
+	                   "lookup_seconds_bucket{le=\"+Inf\"} 5\n"
+	                   "lookup_seconds_sum 100.75390625\n"
+	                   "lookup_seconds_count 5\n";
 
 	/* binary fractions, so the sum is exact */
 	metrics_observe(&h, 0.00390625);

@@ -446,7 +446,8 @@ START_TEST(temp_names_its_failure)
 	} cases[] = {
 		{ "MX SERVFAIL: rcode 2", SERVFAIL, { { 0 } }, 0,
 		    POLICY_FAIL_RCODE, 2 },
-		{ "MX timeout", TIMEOUT, { { 0 } }, 0, POLICY_FAIL_TIMEOUT, -1 },
+		{ "MX timeout", TIMEOUT, { { 0 } }, 0, POLICY_FAIL_TIMEOUT,
+		    -1 },
 		{ "MX bogus", BOGUS, { { 0 } }, 0, POLICY_FAIL_BOGUS, 0 },
 		{ "the only host's TLSA bogus", S_DATA,
 		    { H_TLSA_BOGUS("mx1.example.com") }, 1, POLICY_FAIL_BOGUS,
@@ -466,9 +467,8 @@ START_TEST(temp_names_its_failure)
 		struct policy_decision d;
 
 		policy_decide(&facts, &d);
-		ck_assert_msg(d.failure == cases[i].failure,
-		    "%s: failure %s", cases[i].rule,
-		    policy_failure_name(d.failure));
+		ck_assert_msg(d.failure == cases[i].failure, "%s: failure %s",
+		    cases[i].rule, policy_failure_name(d.failure));
 		ck_assert_msg(d.rcode == cases[i].rcode, "%s: rcode %d",
 		    cases[i].rule, d.rcode);
 	}

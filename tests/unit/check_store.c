@@ -21,8 +21,8 @@
 /* Memory entries in these tests were looked up at time 10; CDB records
  * at CDB_STORED unless a test says otherwise. */
 #define PUT(s, k, r, e) PUT_AT(s, k, r, e, 10)
-#define PUT_AT(s, k, r, e, at)                                                \
-	store_put(s, k, strlen(k), &(struct record) { r, e, at, NULL, 0 })
+#define PUT_AT(s, k, r, e, at)                                                 \
+	store_put(s, k, strlen(k), &(struct record){ r, e, at, NULL, 0 })
 #define CDB_STORED 1
 #define GET(s, k, now, hit) store_get(s, k, strlen(k), now, hit)
 
@@ -284,7 +284,8 @@ START_TEST(sts_policy_kept)
 	struct sts_cached c;
 	static char text[STS_CACHED_TEXT_MAX + 1], val[RECORD_MAX + 1];
 	char err[256];
-	struct record rec = { POLICY_REPLY_NOTFOUND, 5000, CDB_STORED, NULL, 0 };
+	struct record rec = { POLICY_REPLY_NOTFOUND, 5000, CDB_STORED, NULL,
+		0 };
 	struct cdbwrite *w;
 	int len;
 
@@ -320,8 +321,9 @@ START_TEST(sts_policy_kept)
 	store_drop_frames(s);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_ptr_null(hit.frame);
-	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, text, rec.sts_len, "",
-	                     0), 0);
+	ck_assert_int_eq(store_keep_frame(s, "m.example", 9, text, rec.sts_len,
+	                     "", 0),
+	    0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
 	ck_assert_ptr_nonnull(hit.frame);
 	ck_assert_uint_eq(hit.frame_len, 0);
@@ -334,10 +336,12 @@ START_TEST(sts_policy_kept)
 	    -1);
 	/* only an entry with a policy keeps one */
 	ck_assert_int_eq(PUT(s, "p.example", POLICY_REPLY_DANE, 500), 0);
-	ck_assert_int_eq(store_keep_frame(s, "p.example", 9, text, rec.sts_len, "x",
-	                     1), -1);
-	ck_assert_int_eq(store_keep_frame(s, "q.example", 9, text, rec.sts_len, "x",
-	                     1), -1);
+	ck_assert_int_eq(store_keep_frame(s, "p.example", 9, text, rec.sts_len,
+	                     "x", 1),
+	    -1);
+	ck_assert_int_eq(store_keep_frame(s, "q.example", 9, text, rec.sts_len,
+	                     "x", 1),
+	    -1);
 	/* replaced by an answer without a policy */
 	ck_assert_int_eq(PUT(s, "m.example", POLICY_REPLY_NOTFOUND, 500), 0);
 	ck_assert_int_eq(GET(s, "m.example", 100, &hit), STORE_FRESH);
@@ -830,8 +834,7 @@ START_TEST(cdb_scan_visits_every_record)
 	int n = 0;
 
 	write_cdb(keys, 3, POLICY_REPLY_DANE, 5000, NULL);
-	ck_assert_int_eq(cdbread_scan(path, count_ok, &n, err, sizeof(err)),
-	    0);
+	ck_assert_int_eq(cdbread_scan(path, count_ok, &n, err, sizeof(err)), 0);
 	ck_assert_int_eq(n, 3);
 	write_bytes(path, "short", 5);
 	ck_assert_int_eq(cdbread_scan(path, count_ok, &n, err, sizeof(err)),
