@@ -4,7 +4,8 @@
 # served by NSD on loopback inside a private network namespace) and shows
 # what danemap answers for each test case, with the evidence for one; then
 # starts danemapd on a unix socket and asks it through Postfix's own
-# `postmap -q ... socketmap:unix:...:tlspolicy`, as smtp(8) would.
+# `postmap -q ... socketmap:unix:...:tlspolicy`, as smtp(8) would, and
+# shows its counters (`danemap stats`, and /metrics with curl).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -51,6 +52,8 @@ sock="$dir/danemapd.sock"
 	grep -v '^log_level' "$TESTBED_CONF"
 	echo "log_level = info"
 	echo "listen = unix:$sock"
+	echo "control_socket = unix:$dir/control.sock"
+	echo "metrics_listen = inet:9464"
 } >"$dir/danemapd.conf"
 "$top/build/daemon/danemapd" -f -c "$dir/danemapd.conf" 2>"$dir/danemapd.log" &
 dpid=$!
@@ -73,6 +76,11 @@ for key in dane-one.test dane-two.test mixed.test unsigned.test nx.test bogus-mx
 	/usr/sbin/postmap -c "$dir/pf" -q "$key" "socketmap:unix:$sock:tlspolicy" 2>&1 ||
 		echo "(postmap exit $?: silent = NOTFOUND, Postfix applies its default; an error = TEMP, Postfix defers)"
 done
+echo
+echo "\$ danemap stats    # the daemon's counters, over its control socket (some of them)"
+"$top/build/daemon/danemap" -c "$dir/danemapd.conf" stats |
+	grep -E '^danemap_(answers_total|answers_by_source_total\{source="(live|memory)"|dns_failures_total\{kind="bogus"|lookup_duration_seconds_count)' || true
+echo "\$ curl -s http://127.0.0.1:9464/metrics   # the same for Prometheus: $(curl -s http://127.0.0.1:9464/metrics | grep -c "^danemap_") samples"
 echo
 echo "danemapd's log:"
 sed 's/^/  /' "$dir/danemapd.log"
