@@ -298,6 +298,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	cdb_check(srv);
 	tempwatch_prune(srv->tempwatch, (int64_t)time(NULL));
+	temp_lines_roll(srv, time(NULL), false);
 	overrides_check(srv, false);
 	overrides_ended(srv, time(NULL));
 }
@@ -505,6 +506,7 @@ main(int argc, char **argv)
 	elapsed_start(&srv.stats.since);
 	event_base_dispatch(srv.base);
 	stats_log(&srv); /* what the last interval answered */
+	temp_lines_roll(&srv, time(NULL), true);
 	log_msg(LOG_LEVEL_NOTICE, "stopped");
 	status = 0;
 out:

@@ -63,11 +63,58 @@ key_for_log(char *buf, size_t size, const char *key, size_t len)
 	return log_sanitize(buf, size, key, len, KEY_LOG_IN);
 }
 
+/* TEMP warnings and recovery notices a minute: when the resolver or the
+ * network fails, every destination would get its own line; past this
+ * many, a minute's lines are counted and said in one. */
+#define TEMP_LINES_PER_MINUTE 10
+
+void
+temp_lines_roll(struct server *srv, time_t now, bool force)
+{
+	if (srv->temp_lines_since == 0 ||
+	    (!force && now - srv->temp_lines_since < 60))
+		return;
+	if (srv->temp_held_alerts > 0)
+		log_msg(LOG_LEVEL_WARNING,
+		    "%lu more key(s) have answered TEMP for longer than "
+		    "temp_alert_after (not named: more than %d such lines "
+		    "a minute); danemap_temp_keys_alerted counts them all",
+		    srv->temp_held_alerts, TEMP_LINES_PER_MINUTE);
+	if (srv->temp_held_recoveries > 0)
+		log_msg(LOG_LEVEL_NOTICE,
+		    "%lu more key(s) recovered from TEMP (not named: more "
+		    "than %d such lines a minute)",
+		    srv->temp_held_recoveries, TEMP_LINES_PER_MINUTE);
+	srv->temp_lines_since = 0;
+	srv->temp_lines = 0;
+	srv->temp_held_alerts = srv->temp_held_recoveries = 0;
+}
+
+/* May one more TEMP warning or notice be written this minute? If not,
+ * it is counted (alert or recovery) for temp_lines_roll. */
+static bool
+temp_line_allowed(struct server *srv, time_t now, bool alert)
+{
+	temp_lines_roll(srv, now, false);
+	if (srv->temp_lines_since == 0)
+		srv->temp_lines_since = now;
+	if (srv->temp_lines < TEMP_LINES_PER_MINUTE) {
+		srv->temp_lines++;
+		return true;
+	}
+	if (alert)
+		srv->temp_held_alerts++;
+	else
+		srv->temp_held_recoveries++;
+	return false;
+}
+
 /*
  * A key that keeps answering TEMP (lib/tempwatch): a warning once it has
  * lasted temp_alert_after, and every hour while it lasts (Postfix defers
  * the mail, so it piles up); a notice when the key answers something
- * else again.
+ * else again. At most TEMP_LINES_PER_MINUTE of them a minute name their
+ * key; the rest are counted in one line.
  */
 static void
 temp_watch(struct server *srv, const char *key, size_t key_len,
@@ -88,6 +135,8 @@ temp_watch(struct server *srv, const char *key, size_t key_len,
 	switch (tempwatch_note(srv->tempwatch, key, key_len, kind == KIND_TEMP,
 	    reason, now, &info)) {
 	case TEMPWATCH_ALERT:
+		if (!temp_line_allowed(srv, (time_t)now, true))
+			break;
 		log_msg(LOG_LEVEL_WARNING,
 		    "key=%s has answered TEMP for %lld s, since %s: mail to "
 		    "it is deferred; last reason: %s",
@@ -97,6 +146,8 @@ temp_watch(struct server *srv, const char *key, size_t key_len,
 		    info.reason[0] != '\0' ? info.reason : "none given");
 		break;
 	case TEMPWATCH_RECOVERED:
+		if (!temp_line_allowed(srv, (time_t)now, false))
+			break;
 		log_msg(LOG_LEVEL_NOTICE,
 		    "key=%s recovered: reply=\"%.*s\" after %lld s of TEMP "
 		    "since %s",

@@ -251,9 +251,13 @@ struct server {
 	struct event *cdb_checked; /* a cache file check on a thread is over */
 	struct answer_stats stats;
 	struct tempwatch *tempwatch; /* keys that keep answering TEMP */
-	struct overrides overrides;  /* overrides_file, as last read */
-	struct stat overrides_st;    /* the file read (0: none) */
-	char overrides_err[300];     /* the last failure to read it, logged */
+	/* its warnings and notices this minute, and those held back */
+	time_t temp_lines_since;
+	unsigned temp_lines;
+	unsigned long temp_held_alerts, temp_held_recoveries;
+	struct overrides overrides; /* overrides_file, as last read */
+	struct stat overrides_st;   /* the file read (0: none) */
+	char overrides_err[300];    /* the last failure to read it, logged */
 	struct fixed_reply fixed[POLICY_REPLY_NOTFOUND + 1];
 	struct fixed_reply unknown_map;
 	bool stopping;
@@ -316,6 +320,10 @@ void request_answer_fixed(struct request *r, const struct fixed_reply *fr,
 void conn_answer_fixed(struct conn *c, const char *key, size_t key_len,
     const struct fixed_reply *fr, enum answer_source source);
 void stats_log(struct server *srv);
+/* temp_lines_roll: once a minute has passed since the first TEMP warning
+ * or recovery notice of the current minute (or with force, at exit), say
+ * how many were held back, and start counting again. */
+void temp_lines_roll(struct server *srv, time_t now, bool force);
 const char *answer_source_name(enum answer_source source);
 const char *key_for_log(char *buf, size_t size, const char *key, size_t len);
 

@@ -7,7 +7,8 @@
 #    every minute and when the daemon stops;
 #  - at debug, a line per answer whatever its source, and the statistics;
 #  - a key that stays TEMP longer than temp_alert_after: a warning, once,
-#    and a notice when it recovers (its zone re-signed);
+#    and a notice when it recovers (its zone re-signed); many such keys at
+#    once: ten lines a minute name theirs, one line counts the rest;
 #  - overrides_file: a line in force answers (logged at notice, counted as
 #    source override), a line whose until has passed does not (its end
 #    logged once), a bad line is reported with file:line and the others
@@ -150,6 +151,34 @@ if daemon_start "$dir/temp.conf" "$sock" "$log"; then
 	daemon_stop
 else
 	fail "danemapd did not start with temp_alert_after"
+	cat "$log"
+fi
+
+# When the DNS fails for many destinations at once, each would get its own
+# warning: at most 10 lines a minute name their key, the rest are counted
+# in one line (written when the minute ends, or at stop). Twelve keys (the
+# same bogus domain as twelve Postfix spellings, each its own key).
+log="$dir/temp-many.log"
+variants=$(python3 -c '
+k = "bogus-mx.test"
+print(k)
+for i, c in enumerate(k):
+    if c.isalpha():
+        print(k[:i] + c.upper() + k[i + 1:])')
+if daemon_start "$dir/temp.conf" "$sock" "$log"; then
+	for k in $variants; do ask "$sock" "$k" >/dev/null; done
+	sleep 3
+	for k in $variants; do ask "$sock" "$k" >/dev/null; done
+	daemon_stop
+	named=$(lines "$log" 'warning: key=[bB][oO][gG][uU][sS]-[mM][xX]\.[tT][eE][sS][tT] has answered TEMP for')
+	if [ "$(printf '%s\n' $variants | wc -l)" = 12 ] && [ "$named" = 10 ] &&
+		[ "$(lines "$log" 'warning: 2 more key(s) have answered TEMP for longer than temp_alert_after (not named: more than 10 such lines a minute)')" = 1 ]; then
+		pass "TEMP alert: at most 10 keys named a minute, the rest counted in one line"
+	else
+		fail "TEMP alert flood: $named named, $(grep 'more key' "$log")"
+	fi
+else
+	fail "danemapd did not start for the TEMP flood"
 	cat "$log"
 fi
 
