@@ -486,9 +486,9 @@ lookup_flushed(struct server *srv, const char *norm)
 		return;
 	}
 	TAILQ_FOREACH(lk, &srv->running, link)
-	lookup_mark_flushed(lk);
+		lookup_mark_flushed(lk);
 	TAILQ_FOREACH(lk, &srv->fetching, link)
-	lookup_mark_flushed(lk);
+		lookup_mark_flushed(lk);
 }
 
 /* At exit: every lookup goes, its requests unanswered (their connections

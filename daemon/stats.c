@@ -97,7 +97,7 @@ lookups(struct server *srv, struct metrics_text *t)
 	struct lookup *lk;
 
 	TAILQ_FOREACH(lk, &srv->queued, link)
-	queued++;
+		queued++;
 	one(t, "danemap_lookups_running", METRICS_GAUGE,
 	    "Live lookups resolving now.", srv->running_count);
 	one(t, "danemap_lookups_queued", METRICS_GAUGE,

@@ -398,8 +398,7 @@ store_drop_frames(struct store *store)
 {
 	struct store_entry *e;
 
-	TAILQ_FOREACH(e, &store->lru, lru)
-	{
+	TAILQ_FOREACH(e, &store->lru, lru) {
 		free(e->frame);
 		e->frame = NULL;
 		e->frame_len = 0;
