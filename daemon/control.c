@@ -61,10 +61,13 @@ control_reply(struct control_conn *cc, bool ok, const char *text, size_t len)
 	struct evbuffer *out = bufferevent_get_output(cc->bev);
 	const char *status = ok ? "OK " : "ERR ";
 
+	/* framed in place: the counters are too long to copy for
+	 * netstring_encode */
 	if (evbuffer_add_printf(out, "%zu:%s", strlen(status) + len, status) <
-	        0 ||
-	    evbuffer_add(out, text, len) != 0 || evbuffer_add(out, ",", 1) != 0)
-		xfail("evbuffer_add");
+	    0)
+		xfail("evbuffer_add_printf");
+	xevbuffer_add(out, text, len);
+	xevbuffer_add(out, ",", 1);
 }
 
 static void
@@ -279,11 +282,14 @@ peer_allowed(evutil_socket_t fd, unsigned long *uid)
 static void
 control_turn_away(evutil_socket_t fd, const char *text)
 {
-	char reply[200];
-	int n = snprintf(reply, sizeof(reply), "%zu:ERR %s,", strlen(text) + 4,
-	    text);
+	char payload[160], reply[sizeof(payload) + 8];
+	int n = snprintf(payload, sizeof(payload), "ERR %s", text);
+	long len = n > 0 && (size_t)n < sizeof(payload)
+	    ? netstring_encode(reply, sizeof(reply), payload, (size_t)n)
+	    : -1;
 
-	(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (len > 0) /* the texts are this file's own, and short */
+		(void)send(fd, reply, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	evutil_closesocket(fd);
 }
 

@@ -293,14 +293,15 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
+	time_t now = time(NULL);
 
 	(void)fd;
 	(void)what;
 	cdb_check(srv);
-	tempwatch_prune(srv->tempwatch, (int64_t)time(NULL));
-	temp_lines_roll(srv, time(NULL), false);
+	tempwatch_prune(srv->tempwatch, (int64_t)now);
+	temp_lines_roll(srv, now, false);
 	overrides_check(srv, false);
-	overrides_ended(srv, time(NULL));
+	overrides_ended(srv, now);
 }
 
 static void

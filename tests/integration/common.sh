@@ -129,6 +129,12 @@ postmap_answer() {
 	fi
 }
 
+# metric NAME_WITH_LABELS FILE: its value in a scrape of /metrics saved
+# in FILE ("" if absent).
+metric() {
+	awk -v n="$1" '$1 == n { print $2 }' "$2"
+}
+
 # ask SOCK KEY: the daemon's reply payload for KEY.
 ask() {
 	python3 "$top_srcdir/tests/integration/sockclient.py" ask "$1" "$2"

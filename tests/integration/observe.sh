@@ -54,11 +54,6 @@ if ! daemon_start "$dir/observe.conf" "$sock" "$log"; then
 	exit 1
 fi
 
-# metric NAME_WITH_LABELS FILE: its value in a scrape ("" if absent)
-metric() {
-	awk -v n="$1" '$1 == n { print $2 }' "$2"
-}
-
 # scrape FILE: GET /metrics into FILE; false unless 200 and text/plain
 scrape() {
 	code=$(curl -s -o "$1" -D "$1.headers" -w '%{http_code}' "$url")

@@ -323,7 +323,7 @@ for r in ok webpki http type too-big timeout network invalid; do
 		n=$(grep -c "mta-sts policy fetch failed: $r (" "$dlog")
 	fi
 	want="$want $r=$n"
-	got="$got $r=$(awk -v s="danemap_mta_sts_fetches_total{result=\"$r\"}" '$1 == s { print $2 }' "$dir/metrics")"
+	got="$got $r=$(metric "danemap_mta_sts_fetches_total{result=\"$r\"}" "$dir/metrics")"
 done
 case "$want" in
 *" ok=0"* | *" http=0"* | *" invalid=0"*) fail "metrics: the log shows no fetch of some kind:$want" ;;
